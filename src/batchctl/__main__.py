@@ -1,0 +1,5 @@
+"""``python -m batchctl``: the same as the ``batchctl`` command."""
+
+from batchctl.cli.app import main
+
+main()

@@ -1,0 +1,128 @@
+"""Operating commands: worker, db, strategies, template, products."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from batchctl.cli import render
+from batchctl.cli.app import runtime
+from batchctl.errors import BadInput
+
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+products_app = typer.Typer(help="The demo product catalog that the product strategies work on.", no_args_is_help=True)
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option("--concurrency", "-n", help="Jobs run at once in this process.")] = 1,
+    burst: Annotated[bool, typer.Option("--burst", help="Exit once no job needs a worker.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each job step.")] = False,
+) -> None:
+    """Run Huey consumers that pre-process and process jobs (SIGTERM: finish the chunk, hand back, exit 0).
+
+    Example: batchctl worker --concurrency 4
+    """
+    if concurrency < 1:
+        raise BadInput("--concurrency must be >= 1")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from batchctl.worker import run_worker
+
+    run_worker(runtime().settings, concurrency=concurrency, burst=burst)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations (safe to run again)."""
+    from batchctl.db import Database
+    from batchctl.schema import HEAD_REVISION, current_revision, upgrade
+
+    database = Database(runtime().settings.database_url)
+    before = current_revision(database)
+    upgrade(database)
+    print(f"schema at revision {HEAD_REVISION}" + ("" if before != HEAD_REVISION else " (already up to date)"))
+
+
+def strategies(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the job types this machine can run and where each strategy comes from."""
+    registry = runtime().registry()
+    entries = [
+        {"type": info.batch_type, "identifier": info.identifier, "source": info.source,
+         "origin": info.origin, "description": info.description}
+        for info in sorted(registry.by_type.values(), key=lambda info: info.batch_type)
+    ]
+    overridden = [
+        {"type": info.batch_type, "identifier": info.identifier, "source": info.source, "origin": info.origin}
+        for info in registry.overridden
+    ]
+    if as_json:
+        render.emit_json({"strategies": entries, "overridden": overridden})
+        return
+    render.emit_table(
+        ["TYPE", "IDENTIFIER", "SOURCE", "DESCRIPTION"],
+        [[e["type"], e["identifier"], e["source"], e["description"]] for e in entries],
+    )
+    for entry in overridden:
+        render.warn(f"{entry['type']} from {entry['source']} is overridden")
+
+
+def template(
+    batch_type: Annotated[str, typer.Argument(metavar="TYPE", help="The job type.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+) -> None:
+    """Print (or write) the file a user fills in to create a job of TYPE."""
+    text = runtime().registry().get(batch_type).create().build_template()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise BadInput(f"cannot write {output}: {error.strerror}") from error
+
+
+@products_app.command("seed")
+def products_seed(
+    count: Annotated[int, typer.Option(help="How many draft products to add.")] = 100,
+    variants: Annotated[int, typer.Option(help="Variants per product.")] = 2,
+) -> None:
+    """Add draft products (with variants) to the demo catalog."""
+    from batchctl.catalog.products import seed_products
+
+    with runtime().db.transaction() as tx:
+        added = seed_products(tx, count, variants=variants)
+    print(f"added {added} draft products")
+
+
+@products_app.command("count")
+def products_count(
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Count the catalog's products per status."""
+    from batchctl.catalog.products import count_products
+
+    with runtime().db.transaction(write=False) as tx:
+        counts = count_products(tx, status)
+    if as_json:
+        render.emit_json(counts)
+    elif status is not None:
+        print(counts[status])
+    else:
+        render.emit_table(["STATUS", "PRODUCTS"], [[name, str(n)] for name, n in counts.items()])
+
+
+def register(app: typer.Typer) -> None:
+    """Add the operating commands to ``app``."""
+    app.command()(worker)
+    app.command()(strategies)
+    app.command()(template)
+    app.add_typer(db_app, name="db")
+    app.add_typer(products_app, name="products")

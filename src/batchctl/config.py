@@ -1,0 +1,108 @@
+"""Settings read once from the environment (``BATCHCTL_*``) into one frozen object."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from batchctl.errors import BadInput
+
+APP_NAME = "batchctl"
+
+
+def _data_dir() -> Path:
+    home = os.environ.get("BATCHCTL_HOME")
+    if home:
+        return Path(home).expanduser()
+    # platformdirs is imported lazily: it is only needed when no explicit home is set.
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadInput(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise BadInput(f"{name} must be greater than 0, got {raw!r}")
+    return value
+
+
+def _max_attempts() -> int | None:
+    raw = os.environ.get("BATCHCTL_MAX_ATTEMPTS")
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadInput(f"BATCHCTL_MAX_ATTEMPTS must be a whole number >= 1, got {raw!r}")
+    return int(raw)
+
+
+def _user() -> str:
+    explicit = os.environ.get("BATCHCTL_USER")
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. in a bare container
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything batchctl reads from the environment, validated up front."""
+
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    queue_name: str
+    strategy_paths: tuple[Path, ...]
+    user: str
+    files_dir: Path
+    lease_seconds: float
+    poll_interval: float
+    reconcile_interval: float
+    max_attempts: int | None
+    retry_base_seconds: float
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Build the settings from ``BATCHCTL_*`` variables and their defaults."""
+        data_dir = _data_dir()
+        database_url = os.environ.get("BATCHCTL_DATABASE_URL") or f"sqlite:///{data_dir / 'batchctl.db'}"
+        extra = os.environ.get("BATCHCTL_STRATEGIES", "")
+        strategy_paths = (Path("strategies"), *(Path(p) for p in extra.split(os.pathsep) if p))
+        files_dir = Path(os.environ.get("BATCHCTL_FILES") or data_dir / "files")
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=os.environ.get("BATCHCTL_REDIS_URL") or None,
+            queue_name=os.environ.get("BATCHCTL_QUEUE_NAME") or APP_NAME,
+            strategy_paths=strategy_paths,
+            user=_user(),
+            files_dir=files_dir,
+            lease_seconds=_float_env("BATCHCTL_LEASE_SECONDS", 30.0),
+            poll_interval=_float_env("BATCHCTL_POLL_INTERVAL", 0.05),
+            reconcile_interval=_float_env("BATCHCTL_RECONCILE_INTERVAL", 30.0),
+            max_attempts=_max_attempts(),
+            retry_base_seconds=_float_env("BATCHCTL_RETRY_BASE_SECONDS", 1.0),
+        )
+
+
+_PASSWORD_IN_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@")
+
+
+_PASSWORD_IN_QUERY = re.compile(r"(?i)(?P<key>[?&](?:password|pass|pwd)=)[^&]*")
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***`` (safe to print)."""
+    masked = _PASSWORD_IN_URL.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+    return _PASSWORD_IN_QUERY.sub(lambda m: f"{m['key']}***", masked)

@@ -1,0 +1,275 @@
+"""Connections to SQLite or PostgreSQL over plain DB-API, with SQL written once in ``:name`` style.
+
+Why not SQLAlchemy here: ``batchctl show`` runs in shell loops and importing SQLAlchemy (and
+SQLModel's Pydantic) costs more than the whole command may. sqlite3 and psycopg are cheap, and the
+SQL batchctl needs is small enough to write by hand. SQLAlchemy/Alembic still own the schema.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from batchctl.config import mask_url
+from batchctl.errors import BackendUnavailable, BadInput
+
+Dialect = Literal["sqlite", "postgresql"]
+Row = dict[str, Any]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def to_datetime(value: Any) -> datetime | None:
+    """A timestamp read from either database as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    # SQLAlchemy's own SQLite format (naive UTC, fixed width), so that text comparison orders by time.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+@lru_cache(maxsize=512)
+def _to_pyformat(sql: str) -> str:
+    return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql.replace("%", "%%"))
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class Result:
+    """The rows of one statement, as dicts."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+        self.rowcount: int = cursor.rowcount
+
+    def one_or_none(self) -> Row | None:
+        row = self._cursor.fetchone()
+        return None if row is None else dict(row)
+
+    def all(self) -> list[Row]:
+        return [dict(row) for row in self._cursor.fetchall()]
+
+    def scalar(self) -> Any:
+        row = self._cursor.fetchone()
+        if row is None:
+            return None
+        return next(iter(dict(row).values()))
+
+
+class Tx:
+    """One open transaction; ``execute`` takes SQL with ``:name`` parameters on both databases."""
+
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self._raw = raw
+        self.dialect: Dialect = dialect
+
+    def _adapt(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        if not params:
+            return {}
+        if self.dialect == "sqlite":
+            return {key: _adapt_sqlite(value) for key, value in params.items()}
+        return {key: _adapt_postgres(value) for key, value in params.items()}
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.dialect == "sqlite" else _to_pyformat(sql)
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Result:
+        """Run one statement in this transaction."""
+        cursor = self._raw.cursor()
+        cursor.execute(self._sql(sql), self._adapt(params))
+        return Result(cursor)
+
+    def executemany(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Run one statement for each parameter set (bulk insert/update)."""
+        cursor = self._raw.cursor()
+        cursor.executemany(self._sql(sql), [self._adapt(row) for row in rows])
+
+    def in_list(self, prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        """Placeholders and parameters for ``IN (...)`` over ``values``."""
+        names = [f"{prefix}{i}" for i in range(len(values))]
+        return ", ".join(f":{name}" for name in names), dict(zip(names, values, strict=True))
+
+
+def _adapt_sqlite(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _sqlite_datetime(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _adapt_postgres(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(value)
+    return value
+
+
+def parse_url(url: str) -> tuple[Dialect, str]:
+    """Split a database URL into its dialect and what the driver connects to."""
+    if url.startswith("sqlite://"):
+        path = url[len("sqlite://") :]
+        if path.startswith("/"):
+            path = path[1:]  # sqlite:///relative, sqlite:////absolute
+        if not path or path == ":memory:":
+            raise BadInput("BATCHCTL_DATABASE_URL: an in-memory SQLite database cannot be shared; use a file")
+        return "sqlite", path
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql", "postgresql://" + url[len(prefix) :]
+    raise BadInput(
+        f"BATCHCTL_DATABASE_URL {mask_url(url)!r} is not supported; "
+        "expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
+    )
+
+
+class Database:
+    """A connection factory for one database; one connection per thread, reused."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect, self._target = parse_url(url)
+        self._local = threading.local()
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, or None on PostgreSQL."""
+        return Path(self._target) if self.dialect == "sqlite" else None
+
+    def unavailable(self, error: BaseException) -> BackendUnavailable:
+        """The error to raise when the database cannot be used, with the password masked."""
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        password = _password_of(self.url)
+        if password:
+            detail = detail.replace(password, "***")
+        return BackendUnavailable(f"database {mask_url(self.url)} is unavailable: {detail}")
+
+    def _connect(self) -> Any:
+        try:
+            if self.dialect == "sqlite":
+                return _connect_sqlite(Path(self._target))
+            import psycopg
+            from psycopg.rows import dict_row
+
+            return psycopg.connect(self._target, autocommit=True, row_factory=dict_row, connect_timeout=5)
+        except (sqlite3.Error, OSError) as error:
+            raise self.unavailable(error) from error
+        except Exception as error:
+            if _is_postgres_error(error):
+                raise self.unavailable(error) from error
+            raise
+
+    def _connection(self) -> Any:
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            raw = self._connect()
+            self._local.raw = raw
+        return raw
+
+    def discard_connection(self) -> None:
+        """Close this thread's connection (after an error, or before a fork)."""
+        raw = getattr(self._local, "raw", None)
+        self._local.raw = None
+        if raw is not None:
+            try:
+                raw.close()
+            except Exception:  # the connection is already broken; nothing left to release
+                pass
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Tx]:
+        """Open a transaction; commit on success, roll back on any exception.
+
+        SQLite write transactions start with ``BEGIN IMMEDIATE`` so that two writers queue on the
+        busy timeout instead of one failing with "database is locked" when it upgrades its lock.
+        """
+        raw = self._connection()
+        try:
+            if self.dialect == "sqlite":
+                raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield Tx(raw, "sqlite")
+                except BaseException:
+                    raw.execute("ROLLBACK")
+                    raise
+                raw.execute("COMMIT")
+            else:
+                with raw.transaction():
+                    yield Tx(raw, "postgresql")
+        except sqlite3.DatabaseError as error:
+            if not _is_sqlite_unavailable(error):
+                raise  # a constraint or an SQL mistake: the caller's error, not the backend's
+            self.discard_connection()
+            raise self.unavailable(error) from error
+        except Exception as error:
+            if _is_postgres_connection_error(error):
+                self.discard_connection()
+                raise self.unavailable(error) from error
+            raise
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        self.discard_connection()
+
+
+def _connect_sqlite(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: the driver never opens transactions behind our back; we BEGIN ourselves.
+    raw = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    raw.row_factory = sqlite3.Row
+    raw.execute("PRAGMA busy_timeout = 30000")
+    mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "wal":
+        raw.execute("PRAGMA journal_mode = WAL")
+    raw.execute("PRAGMA synchronous = NORMAL")
+    raw.execute("PRAGMA foreign_keys = ON")
+    return raw
+
+
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o", "not a database", "malformed",
+                       "readonly", "disk is full")
+
+
+def _is_sqlite_unavailable(error: sqlite3.DatabaseError) -> bool:
+    message = str(error).lower()
+    return any(marker in message for marker in _SQLITE_UNAVAILABLE)
+
+
+def _password_of(url: str) -> str | None:
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:([^@/]*)@", url)
+    return match.group(1) if match and match.group(1) else None
+
+
+def _is_postgres_error(error: BaseException) -> bool:
+    return type(error).__module__.startswith("psycopg")
+
+
+def _is_postgres_connection_error(error: BaseException) -> bool:
+    if not _is_postgres_error(error):
+        return False
+    import psycopg
+
+    return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)

@@ -1,0 +1,64 @@
+"""The exception hierarchy: every user-facing failure is a BatchctlError with an exit code."""
+
+from __future__ import annotations
+
+
+class BatchctlError(Exception):
+    """Something went wrong in batchctl."""
+
+    exit_code = 1
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+
+class BadInput(BatchctlError):
+    """The input is not valid."""
+
+    exit_code = 2
+
+
+class NotFound(BatchctlError):
+    """The batch job was not found."""
+
+    exit_code = 3
+
+
+class InvalidTransition(BatchctlError):
+    """The batch job cannot make that transition from its current status."""
+
+    exit_code = 4
+
+
+class NotOwner(InvalidTransition):
+    """Cannot access a batch job that does not belong to the logged in user"""
+
+
+class BackendUnavailable(BatchctlError):
+    """A backend (database or queue) is unreachable or misconfigured."""
+
+    exit_code = 5
+
+
+class StrategyLoadError(BadInput):
+    """A strategy could not be loaded."""
+
+
+class JobCanceled(BatchctlError):
+    """The batch job was canceled; the current chunk is rolled back."""
+
+
+class LeaseLost(BatchctlError):
+    """Another worker took this batch job over; the current chunk is rolled back."""
+
+
+class WaitTimeout(BatchctlError):
+    """Timed out waiting for the batch job."""
+
+    exit_code = 124
+
+
+class JobEndedBadly(BatchctlError):
+    """The awaited batch job ended failed or canceled."""
+
+    exit_code = 1

@@ -1,0 +1,134 @@
+"""Who works on a job: claims with a lease, renewals, releases, and finding jobs that need a worker.
+
+A lease is ``worker`` (a token unique to one claim) plus ``lease_until``. Every write a worker makes is
+guarded by its token, so a worker that lost its lease (it stalled past the lease, another took over)
+can no longer change the job. Claims are conditional UPDATEs: two workers racing for a job, or a
+duplicated queue message, end with exactly one owner.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from batchctl import lifecycle, store
+from batchctl.db import Row, Tx
+from batchctl.lifecycle import JobStatus, SqlExpr
+
+HOST = socket.gethostname()
+
+# What a job in each status needs, as the wake-up event a worker handles.
+WAKE_EVENTS = {
+    JobStatus.CREATED: "batch.created",
+    JobStatus.CONFIRMED: "batch.confirmed",
+    JobStatus.PROCESSING: "batch.processing",  # a lease expired or was released: resume
+}
+
+
+def new_token() -> str:
+    """A worker token for one claim: host and pid for people, a random part for uniqueness."""
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_columns(token: str, now: datetime, lease: timedelta) -> dict[str, object]:
+    """The columns a claim writes."""
+    return {"worker": token, "lease_until": now + lease, "heartbeat_at": now, "attempts": SqlExpr("attempts + 1")}
+
+
+def claim_for_pre_process(tx: Tx, job_id: str, token: str, now: datetime, lease: timedelta) -> Row | None:
+    """Take a ``created`` job whose lease is free; None when someone else has it or it moved on."""
+    row = tx.execute(
+        "UPDATE batch_job SET worker = :token, lease_until = :lease, heartbeat_at = :now, "
+        "attempts = attempts + 1, updated_at = :now "
+        "WHERE id = :id AND status = 'created' AND (lease_until IS NULL OR lease_until < :now) "
+        "AND (not_before IS NULL OR not_before <= :now) RETURNING *",
+        {"token": token, "lease": now + lease, "now": now, "id": job_id},
+    ).one_or_none()
+    return None if row is None else store.decode_row(row)
+
+
+def claim_for_process(tx: Tx, job_id: str, token: str, now: datetime, lease: timedelta) -> Row | None:
+    """Start a ``confirmed`` job, or resume a ``processing`` one whose lease is free; None otherwise."""
+    try:
+        row = lifecycle.apply(
+            tx, job_id, lifecycle.START_PROCESSING, now=now, set_columns=lease_columns(token, now, lease)
+        )
+        return store.decode_row(row)
+    except lifecycle.InvalidTransition:
+        pass
+    except lifecycle.NotFound:
+        return None
+    resumed = tx.execute(
+        "UPDATE batch_job SET worker = :token, lease_until = :lease, heartbeat_at = :now, "
+        "attempts = attempts + 1, updated_at = :now "
+        "WHERE id = :id AND status = 'processing' AND (lease_until IS NULL OR lease_until < :now) "
+        "AND (not_before IS NULL OR not_before <= :now) RETURNING *",
+        {"token": token, "lease": now + lease, "now": now, "id": job_id},
+    ).one_or_none()
+    if resumed is None:
+        return None
+    row = store.decode_row(resumed)
+    lifecycle.record_event(
+        tx,
+        job_id,
+        "batch.updated",
+        now,
+        {"action": "resume", "attempt": row["attempts"], "checkpoint": row["advancement_count"]},
+    )
+    return row
+
+
+def release(tx: Tx, job_id: str, token: str, now: datetime, *, not_before: datetime | None = None) -> bool:
+    """Give a job back without changing its status (graceful stop, retry after backoff)."""
+    return (
+        tx.execute(
+            "UPDATE batch_job SET worker = NULL, lease_until = NULL, woken_at = NULL, "
+            "not_before = :not_before, updated_at = :now WHERE id = :id AND worker = :token",
+            {"not_before": not_before, "now": now, "id": job_id, "token": token},
+        ).rowcount
+        == 1
+    )
+
+
+def renew(tx: Tx, leases: Sequence[tuple[str, str]], now: datetime, lease: timedelta) -> None:
+    """Extend the leases this process holds (the heartbeat)."""
+    for job_id, token in leases:
+        tx.execute(
+            "UPDATE batch_job SET lease_until = :lease, heartbeat_at = :now WHERE id = :id AND worker = :token",
+            {"lease": now + lease, "now": now, "id": job_id, "token": token},
+        )
+
+
+def wake_due(tx: Tx, now: datetime, stale_after: timedelta, limit: int = 200) -> list[tuple[str, str]]:
+    """Mark and return (event, job id) for jobs that need a worker and have none.
+
+    That is: created/confirmed jobs not woken yet (or woken long ago: the wake-up was lost), and
+    processing jobs whose lease expired or was released. Retry backoff (``not_before``) is respected.
+    """
+    skip_locked = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
+    rows = tx.execute(
+        "UPDATE batch_job SET woken_at = :now WHERE id IN ("
+        " SELECT id FROM batch_job"
+        " WHERE status IN ('created', 'confirmed', 'processing')"
+        " AND (lease_until IS NULL OR lease_until < :now)"
+        " AND (not_before IS NULL OR not_before <= :now)"
+        " AND (woken_at IS NULL OR woken_at < :stale)"
+        f" ORDER BY created_at LIMIT :limit{skip_locked}"
+        ") RETURNING id, status",
+        {"now": now, "stale": now - stale_after, "limit": limit},
+    ).all()
+    return [(WAKE_EVENTS[JobStatus(row["status"])], row["id"]) for row in rows]
+
+
+def pending_work(tx: Tx, now: datetime) -> int:
+    """How many jobs still need a worker, now or after a backoff (for ``worker --burst``)."""
+    return int(
+        tx.execute(
+            "SELECT COUNT(*) FROM batch_job WHERE status IN ('created', 'confirmed', 'processing') "
+            "AND (lease_until IS NULL OR lease_until < :now)",
+            {"now": now},
+        ).scalar()
+    )

@@ -1,0 +1,253 @@
+"""THE state machine: statuses, the transition table, and the one function that applies a transition.
+
+Every transition is one conditional ``UPDATE … WHERE id = ? AND status IN (…)`` plus an event row, in
+the caller's transaction. When two clients race, exactly one UPDATE matches; the loser reads the
+status it lost to and gets the refusal message of DESIGN 1.2. Nothing else in batchctl writes
+``status`` or the status timestamps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from batchctl.db import Row, Tx
+from batchctl.errors import InvalidTransition, NotFound, NotOwner
+
+
+class SqlExpr(str):
+    """A value for ``set_columns`` that is SQL over the row's own columns (``attempts + 1``)."""
+
+
+class JobStatus(StrEnum):
+    """The statuses of a batch job, in lifecycle order."""
+
+    CREATED = "created"
+    PRE_PROCESSED = "pre_processed"
+    CONFIRMED = "confirmed"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def timestamp_column(self) -> str:
+        """The column holding the time this status was reached."""
+        return f"{self.value}_at"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether a job in this status is finished for good (``retry`` aside)."""
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED})
+ACTIVE = frozenset(JobStatus) - TERMINAL
+
+# Medusa derives the status from the timestamps: the first one set, in this order, wins.
+PRECEDENCE = (
+    JobStatus.FAILED,
+    JobStatus.CANCELED,
+    JobStatus.COMPLETED,
+    JobStatus.PROCESSING,
+    JobStatus.CONFIRMED,
+    JobStatus.PRE_PROCESSED,
+    JobStatus.CREATED,
+)
+TIMESTAMP_COLUMNS = tuple(status.timestamp_column for status in JobStatus)
+
+
+def derive_status(row: Mapping[str, Any]) -> JobStatus:
+    """The status Medusa would derive from a row's timestamps."""
+    for status in PRECEDENCE:
+        if row.get(status.timestamp_column) is not None:
+            return status
+    return JobStatus.CREATED
+
+
+EVENTS = (
+    "batch.created",
+    "batch.updated",
+    "batch.pre_processed",
+    "batch.confirmed",
+    "batch.processing",
+    "batch.completed",
+    "batch.canceled",
+    "batch.failed",
+)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One move of the state machine: where it may start, where it lands, what it announces."""
+
+    action: str
+    target: JobStatus
+    sources: frozenset[JobStatus]
+    event: str
+    refusal_template: str
+    # Timestamps cleared by the move, so that the status derived from them stays the target.
+    clears: tuple[JobStatus, ...] = ()
+    owner_only: bool = False
+    # The job needs a worker again after this move: forget the last wake-up so the dispatcher sends one.
+    needs_worker: bool = False
+    refusals_by_status: Mapping[JobStatus, str] = field(default_factory=dict)
+
+    def refusal(self, current: JobStatus) -> str:
+        """The exact message for refusing this move from ``current``."""
+        template = self.refusals_by_status.get(current, self.refusal_template)
+        return template.format(status=current.value)
+
+
+def _statuses(*names: JobStatus) -> frozenset[JobStatus]:
+    return frozenset(names)
+
+
+PRE_PROCESS = Transition(
+    "pre_process",
+    JobStatus.PRE_PROCESSED,
+    _statuses(JobStatus.CREATED),
+    "batch.pre_processed",
+    "Cannot mark a batch job as pre processed if it is not in created status",
+)
+CONFIRM = Transition(
+    "confirm",
+    JobStatus.CONFIRMED,
+    _statuses(JobStatus.PRE_PROCESSED),
+    "batch.confirmed",
+    "Cannot confirm processing for a batch job that is not pre processed",
+    owner_only=True,
+    needs_worker=True,
+)
+AUTO_CONFIRM = Transition(
+    "auto_confirm",
+    JobStatus.CONFIRMED,
+    _statuses(JobStatus.PRE_PROCESSED),
+    "batch.confirmed",
+    CONFIRM.refusal_template,
+)
+START_PROCESSING = Transition(
+    "start_processing",
+    JobStatus.PROCESSING,
+    _statuses(JobStatus.CONFIRMED),
+    "batch.processing",
+    "Cannot mark a batch job as processing if the status is different that confirmed",
+)
+COMPLETE = Transition(
+    "complete",
+    JobStatus.COMPLETED,
+    _statuses(JobStatus.PROCESSING),
+    "batch.completed",
+    'Cannot complete a batch job with status "{status}". The batch job must be processing',
+)
+CANCEL = Transition(
+    "cancel",
+    JobStatus.CANCELED,
+    frozenset(ACTIVE),
+    "batch.canceled",
+    "Cannot cancel {status} batch job",
+    owner_only=True,
+)
+FAIL = Transition(
+    "fail",
+    JobStatus.FAILED,
+    frozenset(ACTIVE),
+    "batch.failed",
+    "Cannot fail a batch job with status {status}",
+)
+# A retry puts work back: a job that failed after confirmation resumes processing from its checkpoint,
+# one that failed earlier is pre-processed again.
+RETRY_PROCESSING = Transition(
+    "retry",
+    JobStatus.CONFIRMED,
+    _statuses(JobStatus.FAILED),
+    "batch.updated",
+    "Cannot retry a batch job with status {status}; only failed batch jobs can be retried",
+    clears=(JobStatus.FAILED, JobStatus.PROCESSING),
+    owner_only=True,
+    needs_worker=True,
+)
+RETRY_PRE_PROCESSING = Transition(
+    "retry",
+    JobStatus.CREATED,
+    _statuses(JobStatus.FAILED),
+    "batch.updated",
+    RETRY_PROCESSING.refusal_template,
+    clears=(JobStatus.FAILED, JobStatus.PRE_PROCESSED, JobStatus.CONFIRMED, JobStatus.PROCESSING),
+    owner_only=True,
+    needs_worker=True,
+)
+
+
+def current_status(tx: Tx, job_id: str) -> Row:
+    """The id, status and owner of a job, or NotFound."""
+    row = tx.execute("SELECT id, status, created_by FROM batch_job WHERE id = :id", {"id": job_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"Batch job with id {job_id} was not found")
+    return row
+
+
+def record_event(tx: Tx, job_id: str, name: str, now: datetime, data: Mapping[str, Any] | None = None) -> None:
+    """Append one event to a job's history."""
+    tx.execute(
+        "INSERT INTO batch_job_event (job_id, name, created_at, data) VALUES (:job_id, :name, :now, :data)",
+        {"job_id": job_id, "name": name, "now": now, "data": dict(data or {})},
+    )
+
+
+def apply(
+    tx: Tx,
+    job_id: str,
+    transition: Transition,
+    *,
+    now: datetime,
+    user: str | None = None,
+    worker: str | None = None,
+    set_columns: Mapping[str, Any] | None = None,
+    event_data: Mapping[str, Any] | None = None,
+) -> Row:
+    """Apply ``transition`` to one job as a single conditional UPDATE; return the updated row.
+
+    ``user`` restricts the move to the job's owner; ``worker`` to the worker holding its lease.
+    Refused moves change nothing and raise InvalidTransition (or NotFound / NotOwner).
+    """
+    sets = {transition.target.timestamp_column: now, "updated_at": now}
+    sets.update({status.timestamp_column: None for status in transition.clears})
+    if transition.needs_worker:
+        sets["woken_at"] = None
+    sets.update(set_columns or {})
+    params: dict[str, Any] = {
+        f"set_{column}": value for column, value in sets.items() if not isinstance(value, SqlExpr)
+    }
+    assignments = ", ".join(
+        f"{column} = {value}" if isinstance(value, SqlExpr) else f"{column} = :set_{column}"
+        for column, value in sets.items()
+    )
+    sources, source_params = tx.in_list("src", sorted(transition.sources))
+    params.update(source_params, id=job_id, target=transition.target.value)
+    guard = ""
+    if user is not None and transition.owner_only:
+        guard += " AND created_by = :user"
+        params["user"] = user
+    if worker is not None:
+        guard += " AND worker = :worker"
+        params["worker"] = worker
+    row = tx.execute(
+        f"UPDATE batch_job SET status = :target, {assignments} "
+        f"WHERE id = :id AND status IN ({sources}){guard} RETURNING *",
+        params,
+    ).one_or_none()
+    if row is None:
+        raise _refusal(tx, job_id, transition, user)
+    record_event(tx, job_id, transition.event, now, {"status": transition.target.value, **(event_data or {})})
+    return row
+
+
+def _refusal(tx: Tx, job_id: str, transition: Transition, user: str | None) -> Exception:
+    current = current_status(tx, job_id)
+    if user is not None and transition.owner_only and current["created_by"] != user:
+        return NotOwner()
+    return InvalidTransition(transition.refusal(JobStatus(current["status"])))

@@ -1,0 +1,245 @@
+"""Running a job's strategy for one wake-up: claim, pre-process or process, then the next transition."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from batchctl import leases, lifecycle
+from batchctl.config import Settings
+from batchctl.db import Database, Row, Tx, utcnow
+from batchctl.errors import BatchctlError, InvalidTransition, JobCanceled, LeaseLost, NotFound
+from batchctl.registry import Registry
+from batchctl.strategy import BatchJobStrategy, Job
+
+log = logging.getLogger("batchctl.worker")
+
+
+class WorkerStopping(BatchctlError):
+    """The worker is shutting down; the job is handed back after the chunk that just committed."""
+
+
+class StoppableJob(Job):
+    """A Job that, after each committed chunk, lets a stopping worker hand the job back."""
+
+    def __init__(self, *args: object, should_stop: Callable[[], bool], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._should_stop = should_stop
+
+    def advance(self, n: int = 1) -> None:
+        """Commit progress (see Job.advance); then stop here if the worker is shutting down."""
+        super().advance(n)
+        if self._should_stop() and self._tx is None:
+            raise WorkerStopping()
+
+
+@dataclass
+class ActiveLeases:
+    """The (job id, token) pairs this process holds, for the heartbeat and for burst mode."""
+
+    _held: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, job_id: str, token: str) -> None:
+        with self._lock:
+            self._held[job_id] = token
+
+    def discard(self, job_id: str) -> None:
+        with self._lock:
+            self._held.pop(job_id, None)
+
+    def snapshot(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return list(self._held.items())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+
+def backoff_seconds(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter: a random delay up to base * 2^(attempt-1), capped."""
+    return random.uniform(0, min(cap, base * 2 ** max(attempt - 1, 0)))
+
+
+class Runner:
+    """Handles wake-ups in one worker process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        registry: Registry,
+        *,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.registry = registry
+        self.should_stop = should_stop
+        self.active = ActiveLeases()
+        self.lease = timedelta(seconds=settings.lease_seconds)
+
+    def handle(self, event: str, job_id: str) -> None:
+        """Do what a job needs after ``event``; duplicated or stale wake-ups do nothing."""
+        if event == "batch.created":
+            self._run(job_id, pre_process=True)
+        elif event in ("batch.confirmed", "batch.processing"):
+            self._run(job_id, pre_process=False)
+
+    # -- one phase -------------------------------------------------------------------------------------------
+
+    def _run(self, job_id: str, *, pre_process: bool) -> None:
+        token = leases.new_token()
+        now = utcnow()
+        with self.db.transaction() as tx:
+            claim = leases.claim_for_pre_process if pre_process else leases.claim_for_process
+            row = claim(tx, job_id, token, now, self.lease)
+        if row is None:
+            return
+        self.active.add(job_id, token)
+        try:
+            self._run_claimed(row, token, pre_process=pre_process)
+        finally:
+            self.active.discard(job_id)
+
+    def _run_claimed(self, row: Row, token: str, *, pre_process: bool) -> None:
+        job = self._job(row, token)
+        try:
+            strategy = self.registry.get(row["type"]).create()
+        except BatchctlError as error:
+            self._fail(job, token, error, strategy=None)
+            return
+        try:
+            if pre_process:
+                strategy.pre_process(job)
+                if not self._finish_pre_process(job, token):
+                    return
+                if job.dry_run:
+                    return
+                job = self._job(self._reload(job.id), token)
+            strategy.process(job)
+        except (JobCanceled, LeaseLost) as stop:
+            log.info("%s: %s", job.id, stop)
+            return
+        except WorkerStopping:
+            with self.db.transaction() as tx:
+                leases.release(tx, job.id, token, utcnow())
+            log.info("%s: handed back at advancement_count %s", job.id, job.advancement_count)
+            return
+        except Exception as error:
+            self._on_error(job, token, strategy, error)
+            return
+        self._transition(job, token, lifecycle.COMPLETE, {"worker": None, "lease_until": None})
+
+    def _job(self, row: Row, token: str) -> Job:
+        return StoppableJob(
+            self.db,
+            row,
+            worker=token,
+            lease_seconds=self.settings.lease_seconds,
+            files_dir=self.settings.files_dir,
+            should_stop=self.should_stop,
+        )
+
+    def _reload(self, job_id: str) -> Row:
+        from batchctl import store
+
+        with self.db.transaction(write=False) as tx:
+            return store.get_job(tx, job_id)
+
+    def _finish_pre_process(self, job: Job, token: str) -> bool:
+        """pre_processed (+ confirmed and processing, unless dry run) in one transaction."""
+        now = utcnow()
+        release = {"worker": None, "lease_until": None, "attempts": 0}
+        try:
+            with self.db.transaction() as tx:
+                lifecycle.apply(
+                    tx,
+                    job.id,
+                    lifecycle.PRE_PROCESS,
+                    now=now,
+                    worker=token,
+                    set_columns={**job.pending_columns(), **release},
+                )
+                if not job.dry_run:
+                    lifecycle.apply(tx, job.id, lifecycle.AUTO_CONFIRM, now=now, event_data={"auto": True})
+                    lifecycle.apply(
+                        tx,
+                        job.id,
+                        lifecycle.START_PROCESSING,
+                        now=now,
+                        set_columns=leases.lease_columns(token, now, self.lease),
+                    )
+        except (InvalidTransition, NotFound) as refused:
+            log.info("%s: not pre-processed: %s", job.id, refused)
+            return False
+        return True
+
+    def _transition(self, job: Job, token: str, transition: lifecycle.Transition, columns: dict[str, object]) -> None:
+        try:
+            with self.db.transaction() as tx:
+                lifecycle.apply(
+                    tx, job.id, transition, now=utcnow(), worker=token, set_columns={**job.pending_columns(), **columns}
+                )
+        except (InvalidTransition, NotFound) as refused:
+            # Canceled (or taken over) while we worked: the other side's status stands.
+            log.info("%s: %s refused: %s", job.id, transition.action, refused)
+
+    # -- failures ---------------------------------------------------------------------------------------------
+
+    def _on_error(self, job: Job, token: str, strategy: BatchJobStrategy, error: Exception) -> None:
+        log.warning("%s: attempt %s failed: %s: %s", job.id, job.attempt, type(error).__name__, error)
+        max_attempts = self.settings.max_attempts or strategy.max_attempts
+        try:
+            retry = job.attempt < max_attempts and strategy.should_retry(job, error)
+        except Exception:
+            log.exception("%s: should_retry raised; not retrying", job.id)
+            retry = False
+        if not retry:
+            self._fail(job, token, error, strategy=strategy)
+            return
+        delay = backoff_seconds(job.attempt, base=self.settings.retry_base_seconds)
+        now = utcnow()
+        attempt_error = {"message": _message(error), "code": type(error).__name__, "attempt": job.attempt}
+        job.set_result(errors=[*job.result.get("errors", []), attempt_error])
+        with self.db.transaction() as tx:
+            self._write_pending(tx, job, token, now)
+            if leases.release(tx, job.id, token, now, not_before=now + timedelta(seconds=delay)):
+                lifecycle.record_event(
+                    tx,
+                    job.id,
+                    "batch.updated",
+                    now,
+                    {"action": "retry", "attempt": job.attempt, "error": _message(error), "delay": round(delay, 3)},
+                )
+
+    def _write_pending(self, tx: Tx, job: Job, token: str, now: datetime) -> None:
+        columns = job.pending_columns()
+        if not columns:
+            return
+        assignments = ", ".join(f"{column} = :{column}" for column in columns)
+        tx.execute(
+            f"UPDATE batch_job SET {assignments}, updated_at = :now WHERE id = :id AND worker = :token",
+            {**columns, "now": now, "id": job.id, "token": token},
+        )
+
+    def _fail(self, job: Job, token: str, error: Exception, *, strategy: BatchJobStrategy | None) -> None:
+        if strategy is None:
+            job.add_error(_message(error), code=type(error).__name__)
+        else:
+            try:
+                strategy.handle_error(job, error)
+            except Exception as handler_error:
+                log.exception("%s: handle_error raised", job.id)
+                job.add_error(_message(error), code=type(error).__name__)
+                job.add_error(f"handle_error failed: {_message(handler_error)}", code=type(handler_error).__name__)
+        self._transition(job, token, lifecycle.FAIL, {"worker": None, "lease_until": None})
+
+
+def _message(error: BaseException) -> str:
+    return str(error) or type(error).__name__

@@ -1,0 +1,193 @@
+"""The use cases the CLI calls: create, confirm, cancel, retry, show, list, events, wait."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from batchctl import lifecycle, store
+from batchctl.config import Settings
+from batchctl.db import Database, Row, utcnow
+from batchctl.errors import BadInput, InvalidTransition, WaitTimeout
+from batchctl.lifecycle import JobStatus
+
+JOB_ID = re.compile(r"^batch_[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def new_job_id() -> str:
+    """``batch_`` + a ULID: unique and sortable by creation time."""
+    from ulid import ULID
+
+    return f"batch_{ULID()}"
+
+
+def check_job_id(job_id: str) -> str:
+    """Refuse ids that cannot be batch job ids before asking the database."""
+    if not JOB_ID.match(job_id):
+        raise BadInput(f"invalid batch job id {job_id!r}: expected 'batch_' followed by a 26-character ULID")
+    return job_id
+
+
+@dataclass
+class Runtime:
+    """The settings plus the database and strategies, each made on first use."""
+
+    settings: Settings
+    _registry: Any = field(default=None, repr=False)
+
+    @cached_property
+    def db(self) -> Database:
+        """The database, its schema checked (and, for embedded SQLite, upgraded) on first use."""
+        from batchctl.schema import ensure_schema
+
+        database = Database(self.settings.database_url)
+        ensure_schema(database)
+        return database
+
+    def registry(self) -> Any:
+        """The strategy registry (imports every strategy; only the commands that need it call this)."""
+        if self._registry is None:
+            from batchctl.registry import load_registry
+
+            self._registry = load_registry(self.settings.strategy_paths)
+        return self._registry
+
+
+def create_job(rt: Runtime, batch_type: str, context: dict[str, Any], *, dry_run: bool) -> Row:
+    """Validate the context with the strategy's ``prepare``, then write the job and ``batch.created``."""
+    strategy = rt.registry().get(batch_type).create()
+    try:
+        prepared = strategy.prepare(dict(context))
+    except (ValueError, TypeError, KeyError) as error:
+        raise BadInput(f"invalid context for {batch_type}: {error}") from error
+    try:
+        json.dumps(prepared)
+    except (TypeError, ValueError) as error:
+        raise BadInput(f"the {batch_type} strategy's prepare() returned a context that is not JSON: {error}") from error
+    now = utcnow()
+    row: Row = {
+        "id": new_job_id(),
+        "type": batch_type,
+        "status": JobStatus.CREATED.value,
+        "created_by": rt.settings.user,
+        "context": prepared,
+        "dry_run": dry_run,
+        "advancement_count": 0,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with rt.db.transaction() as tx:
+        store.insert_job(tx, row)
+        lifecycle.record_event(tx, row["id"], "batch.created", now, {"status": "created"})
+        return store.get_job(tx, row["id"])
+
+
+def confirm_job(rt: Runtime, job_id: str) -> Row:
+    """pre_processed → confirmed, for the job's owner."""
+    check_job_id(job_id)
+    with rt.db.transaction() as tx:
+        row = lifecycle.apply(tx, job_id, lifecycle.CONFIRM, now=utcnow(), user=rt.settings.user)
+        return store.decode_row(row)
+
+
+def cancel_job(rt: Runtime, job_id: str) -> Row:
+    """Cancel an unfinished job (a no-op on a canceled one); a running process stops at its next advance."""
+    check_job_id(job_id)
+    with rt.db.transaction() as tx:
+        try:
+            row = lifecycle.apply(
+                tx,
+                job_id,
+                lifecycle.CANCEL,
+                now=utcnow(),
+                user=rt.settings.user,
+                set_columns={"lease_until": None, "not_before": None},
+            )
+        except InvalidTransition as refusal:
+            current = store.get_job(tx, job_id)
+            if current["status"] == JobStatus.CANCELED and current["created_by"] == rt.settings.user:
+                return current
+            raise refusal from None
+        return store.decode_row(row)
+
+
+def retry_job(rt: Runtime, job_id: str) -> Row:
+    """Put a failed job back to work: processing resumes from its checkpoint."""
+    check_job_id(job_id)
+    with rt.db.transaction() as tx:
+        current = store.get_job(tx, job_id)
+        transition = lifecycle.RETRY_PROCESSING if current.get("confirmed_at") else lifecycle.RETRY_PRE_PROCESSING
+        row = lifecycle.apply(
+            tx,
+            job_id,
+            transition,
+            now=utcnow(),
+            user=rt.settings.user,
+            set_columns={"worker": None, "lease_until": None, "not_before": None},
+            event_data={"action": "retry"},
+        )
+        return store.decode_row(row)
+
+
+def get_job(rt: Runtime, job_id: str) -> Row:
+    """One job."""
+    check_job_id(job_id)
+    with rt.db.transaction(write=False) as tx:
+        return store.get_job(tx, job_id)
+
+
+def list_jobs(rt: Runtime, selection: store.JobFilter) -> tuple[list[Row], int]:
+    """A page of jobs and how many match in all."""
+    if selection.limit < 0 or selection.offset < 0:
+        raise BadInput("--limit and --offset must be >= 0")
+    if selection.order.lstrip("-") not in store.ORDERABLE:
+        raise BadInput(
+            f"cannot order by {selection.order!r}; use one of: "
+            + ", ".join(f"{c}, -{c}" for c in store.ORDERABLE)
+        )
+    unknown = [s for s in selection.statuses if s not in set(JobStatus)]
+    if unknown:
+        raise BadInput(f"unknown status {unknown[0]!r}; expected one of: {', '.join(JobStatus)}")
+    with rt.db.transaction(write=False) as tx:
+        return store.list_jobs(tx, selection)
+
+
+def list_events(rt: Runtime, job_id: str, after_id: int = 0) -> list[Row]:
+    """A job's events after ``after_id``; NotFound for an unknown job."""
+    check_job_id(job_id)
+    with rt.db.transaction(write=False) as tx:
+        store.get_job(tx, job_id)
+        return store.list_events(tx, job_id, after_id)
+
+
+def wait_for(
+    rt: Runtime,
+    job_id: str,
+    statuses: Collection[JobStatus],
+    *,
+    timeout: float | None,
+    poll: float = 0.1,
+    on_change: Callable[[Row], None] | None = None,
+) -> Row:
+    """Poll until the job is in one of ``statuses`` (or terminal); WaitTimeout after ``timeout`` seconds."""
+    check_job_id(job_id)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    last_seen: tuple[Any, ...] | None = None
+    while True:
+        row = get_job(rt, job_id)
+        seen = (row["status"], row["advancement_count"])
+        if on_change is not None and seen != last_seen:
+            on_change(row)
+        last_seen = seen
+        status = JobStatus(row["status"])
+        if status in statuses or status.is_terminal:
+            return row
+        if deadline is not None and time.monotonic() >= deadline:
+            raise WaitTimeout(f"timed out after {timeout:g}s waiting for {job_id} (status {status.value})")
+        time.sleep(poll if deadline is None else max(0.0, min(poll, deadline - time.monotonic())))

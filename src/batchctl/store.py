@@ -1,0 +1,164 @@
+"""Reading and writing job rows, and their public JSON shape (DESIGN 1.1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from batchctl.db import Row, Tx, to_datetime
+from batchctl.errors import NotFound
+from batchctl.lifecycle import TIMESTAMP_COLUMNS, JobStatus
+
+PUBLIC_TIMESTAMPS = ("created_at", "updated_at", *(c for c in TIMESTAMP_COLUMNS if c != "created_at"))
+JSON_COLUMNS = ("context", "result", "data")
+
+ORDERABLE = ("created_at", "updated_at", "type", "status", "id")
+
+
+def decode_row(row: Row) -> Row:
+    """Undo SQLite's storage of JSON as text and booleans as integers."""
+    for column in JSON_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str):
+            row[column] = json.loads(value)
+    if "dry_run" in row:
+        row["dry_run"] = bool(row["dry_run"])
+    return row
+
+
+def iso(value: Any) -> str | None:
+    """A stored timestamp as ISO-8601 UTC with a ``Z``."""
+    moment = to_datetime(value)
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def public_result(row: Row) -> dict[str, Any] | None:
+    """The ``result`` object: stored fields plus count, advancement_count and progress."""
+    stored = row.get("result")
+    if stored is None and row.get("count") is None:
+        return None
+    result: dict[str, Any] = {"errors": [], "stat_descriptors": []}
+    result.update(stored or {})
+    count = row.get("count")
+    advanced = int(row.get("advancement_count") or 0)
+    result["count"] = count
+    result["advancement_count"] = advanced
+    if row["status"] == JobStatus.COMPLETED:
+        progress = 1.0
+    elif count:
+        progress = min(advanced / count, 1.0)
+    else:
+        progress = 0.0
+    result["progress"] = round(progress, 6)
+    return result
+
+
+def public_job(row: Row) -> dict[str, Any]:
+    """A job row as the JSON object of DESIGN 1.1 (stable field names)."""
+    job: dict[str, Any] = {
+        "id": row["id"],
+        "type": row["type"],
+        "status": row["status"],
+        "created_by": row["created_by"],
+        "context": row["context"],
+        "dry_run": bool(row["dry_run"]),
+        "result": public_result(row),
+    }
+    for column in PUBLIC_TIMESTAMPS:
+        job[column] = iso(row.get(column))
+    job["attempts"] = row.get("attempts", 0)
+    job["worker"] = row.get("worker")
+    job["heartbeat_at"] = iso(row.get("heartbeat_at"))
+    return job
+
+
+def public_event(row: Row) -> dict[str, Any]:
+    """An event row as JSON."""
+    return {
+        "id": row["id"],
+        "job_id": row["job_id"],
+        "name": row["name"],
+        "created_at": iso(row["created_at"]),
+        "data": row["data"],
+    }
+
+
+def get_job(tx: Tx, job_id: str) -> Row:
+    """One job row, decoded, or NotFound."""
+    row = tx.execute("SELECT * FROM batch_job WHERE id = :id", {"id": job_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"Batch job with id {job_id} was not found")
+    return decode_row(row)
+
+
+def insert_job(tx: Tx, row: Row) -> None:
+    """Write a new job row."""
+    columns = ", ".join(row)
+    values = ", ".join(f":{column}" for column in row)
+    tx.execute(f"INSERT INTO batch_job ({columns}) VALUES ({values})", row)
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What ``list`` selects and in what order."""
+
+    types: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    limit: int = 10
+    offset: int = 0
+    order: str = "-created_at"
+
+
+def _where(tx: Tx, selection: JobFilter) -> tuple[str, dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if selection.types:
+        placeholders, values = tx.in_list("type", list(selection.types))
+        clauses.append(f"type IN ({placeholders})")
+        params.update(values)
+    if selection.statuses:
+        placeholders, values = tx.in_list("status", list(selection.statuses))
+        clauses.append(f"status IN ({placeholders})")
+        params.update(values)
+    if selection.created_after is not None:
+        clauses.append("created_at > :created_after")
+        params["created_after"] = selection.created_after
+    if selection.created_before is not None:
+        clauses.append("created_at < :created_before")
+        params["created_before"] = selection.created_before
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def order_clause(order: str) -> str:
+    """SQL for an ``--order`` value such as ``-created_at`` (validated by the caller)."""
+    column = order.lstrip("-")
+    direction = "DESC" if order.startswith("-") else "ASC"
+    # The id (a ULID) breaks ties in creation order.
+    return f"{column} {direction}, id {direction}" if column != "id" else f"id {direction}"
+
+
+def list_jobs(tx: Tx, selection: JobFilter) -> tuple[list[Row], int]:
+    """One page of jobs and the total number matching."""
+    where, params = _where(tx, selection)
+    total = int(tx.execute(f"SELECT COUNT(*) AS n FROM batch_job{where}", params).scalar())
+    rows = tx.execute(
+        f"SELECT * FROM batch_job{where} ORDER BY {order_clause(selection.order)} LIMIT :limit OFFSET :offset",
+        {**params, "limit": selection.limit, "offset": selection.offset},
+    ).all()
+    return [decode_row(row) for row in rows], total
+
+
+def list_events(tx: Tx, job_id: str, after_id: int = 0) -> list[Row]:
+    """A job's events in the order they happened, after event ``after_id``."""
+    rows = tx.execute(
+        "SELECT * FROM batch_job_event WHERE job_id = :job_id AND id > :after ORDER BY id",
+        {"job_id": job_id, "after": after_id},
+    ).all()
+    return [decode_row(row) for row in rows]

@@ -1,0 +1,179 @@
+"""The strategy API: ``BatchJobStrategy`` (what users write) and ``Job`` (what a strategy sees)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from batchctl.db import Database, Row, Tx, utcnow
+from batchctl.errors import JobCanceled, LeaseLost
+from batchctl.lifecycle import JobStatus
+
+
+class BatchJobStrategy:
+    """Base class for the code that does a batch job's work; subclass it and set ``batch_type``."""
+
+    identifier: ClassVar[str] = ""
+    batch_type: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    # How many times process() may run in all when should_retry() says yes (BATCHCTL_MAX_ATTEMPTS wins).
+    max_attempts: ClassVar[int] = 3
+
+    def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
+        """Validate and normalise the context before the job exists; raise ValueError to refuse it."""
+        return dict(context)
+
+    def pre_process(self, job: Job) -> None:
+        """Count and preview the work: ``job.set_count(n)``, ``job.add_stat(...)``."""
+
+    def process(self, job: Job) -> None:
+        """Do the work in chunks, calling ``job.advance(k)`` after each (inside ``job.transaction()``)."""
+
+    def build_template(self) -> str:
+        """Text a user downloads and fills in to create this kind of job ("" when there is none)."""
+        return ""
+
+    def should_retry(self, job: Job, error: Exception) -> bool:
+        """Whether ``error`` is worth another attempt (up to ``max_attempts``)."""
+        return False
+
+    def handle_error(self, job: Job, error: Exception) -> None:
+        """Called once the job has failed for good; records the error by default."""
+        job.add_error(str(error) or type(error).__name__, code=type(error).__name__)
+
+
+class Job:
+    """A running job as its strategy sees it; progress written through it is committed as it goes."""
+
+    def __init__(self, db: Database, row: Row, *, worker: str, lease_seconds: float, files_dir: Path) -> None:
+        self._db = db
+        self._worker = worker
+        self._lease = timedelta(seconds=lease_seconds)
+        self.files_dir = files_dir
+        self.id: str = row["id"]
+        self.type: str = row["type"]
+        self.context: Mapping[str, Any] = MappingProxyType(dict(row["context"] or {}))
+        self.dry_run: bool = bool(row["dry_run"])
+        self.attempt: int = int(row.get("attempts") or 0)
+        self.count: int | None = row.get("count")
+        self.advancement_count: int = int(row.get("advancement_count") or 0)
+        self.checkpoint: int = self.advancement_count
+        self._status = JobStatus(row["status"])
+        self._result: dict[str, Any] = dict(row.get("result") or {})
+        self._result_dirty = False
+        self._count_dirty = False
+        self._tx: Tx | None = None
+
+    # -- what the strategy reads ------------------------------------------------------------------------
+
+    @property
+    def result(self) -> Mapping[str, Any]:
+        """The result so far (read-only); change it with set_count/add_stat/add_error/set_result."""
+        return MappingProxyType(
+            {**self._result, "count": self.count, "advancement_count": self.advancement_count}
+        )
+
+    # -- what the strategy writes -----------------------------------------------------------------------
+
+    def set_count(self, count: int) -> None:
+        """How many units of work the job has (what ``advance`` counts towards)."""
+        if count < 0:
+            raise ValueError(f"count must be >= 0, got {count}")
+        self.count = count
+        self._count_dirty = True
+
+    def add_stat(self, key: str, name: str, message: str) -> None:
+        """Add (or replace, by key) a stat descriptor shown in the preview."""
+        stats = [s for s in self._result.get("stat_descriptors", []) if s.get("key") != key]
+        stats.append({"key": key, "name": name, "message": message})
+        self.set_result(stat_descriptors=stats)
+
+    def add_error(self, message: str, code: str | None = None, row: int | None = None) -> None:
+        """Record an error in ``result.errors``."""
+        error: dict[str, Any] = {"message": message}
+        if code is not None:
+            error["code"] = code
+        if row is not None:
+            error["row"] = row
+        self.set_result(errors=[*self._result.get("errors", []), error])
+
+    def set_result(self, **fields: Any) -> None:
+        """Set strategy-specific fields of ``result`` (JSON-serialisable values)."""
+        reserved = {"count", "advancement_count", "progress"} & fields.keys()
+        if reserved:
+            raise ValueError(f"{sorted(reserved)} are managed by batchctl; use set_count()/advance()")
+        self._result.update(fields)
+        self._result_dirty = True
+
+    # -- progress, commits and cancellation ------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A transaction for the strategy's own writes; ``advance()`` inside it commits with them."""
+        if self._tx is not None:
+            raise RuntimeError("job.transaction() does not nest")
+        with self._db.transaction() as tx:
+            self._tx = tx
+            try:
+                yield tx
+            finally:
+                self._tx = None
+
+    def advance(self, n: int = 1) -> None:
+        """Count ``n`` more units done, renew the lease; raise JobCanceled if the job was canceled.
+
+        Inside ``job.transaction()`` this joins that transaction, so the chunk and its progress
+        commit together (or, when canceled, roll back together).
+        """
+        if n < 0:
+            raise ValueError(f"advance() takes n >= 0, got {n}")
+        # Only processing counts progress; in pre-processing this renews the lease and checks cancel.
+        step = n if self._status is JobStatus.PROCESSING else 0
+        if self._tx is not None:
+            self._write_progress(self._tx, step)
+        else:
+            with self._db.transaction() as tx:
+                self._write_progress(tx, step)
+        self.advancement_count += step
+
+    def heartbeat(self) -> None:
+        """Renew the lease and check for cancel without counting progress (for long pre-processing)."""
+        self.advance(0)
+
+    def pending_columns(self) -> dict[str, Any]:
+        """Result and count changes not yet written (the worker writes them with the next transition)."""
+        columns: dict[str, Any] = {}
+        if self._result_dirty:
+            columns["result"] = self._result
+        if self._count_dirty:
+            columns["count"] = self.count
+        return columns
+
+    def _write_progress(self, tx: Tx, n: int) -> None:
+        now = utcnow()
+        columns = self.pending_columns()
+        extra = "".join(f", {column} = :{column}" for column in columns)
+        updated = tx.execute(
+            "UPDATE batch_job SET advancement_count = advancement_count + :n, heartbeat_at = :now, "
+            f"lease_until = :lease, updated_at = :now{extra} "
+            "WHERE id = :id AND status = :status AND worker = :worker",
+            {
+                "n": n,
+                "now": now,
+                "lease": now + self._lease,
+                "id": self.id,
+                "status": self._status.value,
+                "worker": self._worker,
+                **columns,
+            },
+        ).rowcount
+        if updated != 1:
+            status = tx.execute("SELECT status FROM batch_job WHERE id = :id", {"id": self.id}).scalar()
+            if status == JobStatus.CANCELED:
+                raise JobCanceled(f"Batch job {self.id} was canceled")
+            raise LeaseLost(f"Batch job {self.id} is no longer held by this worker (status {status})")
+        self._result_dirty = self._count_dirty = False

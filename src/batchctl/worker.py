@@ -1,0 +1,171 @@
+"""``batchctl worker``: Huey consumers that handle wake-ups, plus the dispatcher and heartbeat threads.
+
+The database is the source of truth and the queue only a wake-up call: the dispatcher finds jobs
+that need a worker (``leases.wake_due``: new, confirmed, or whose lease expired) and enqueues one
+wake-up each; consumers claim the job with a conditional UPDATE, so a lost wake-up is sent again
+later and a duplicated one does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from huey.consumer import Consumer, ConsumerStopped
+
+from batchctl import leases
+from batchctl.config import Settings
+from batchctl.db import utcnow
+from batchctl.errors import BackendUnavailable
+from batchctl.queue import check_queue, make_huey
+from batchctl.runner import Runner
+from batchctl.service import Runtime
+
+log = logging.getLogger("batchctl.worker")
+
+
+class Worker:
+    """One worker process: N consumer threads, a dispatcher and a heartbeat."""
+
+    def __init__(self, settings: Settings, *, concurrency: int = 1, burst: bool = False) -> None:
+        self.settings = settings
+        self.concurrency = concurrency
+        self.burst = burst
+        runtime = Runtime(settings)
+        self.db = runtime.db
+        self.huey = make_huey(settings)
+        check_queue(settings, self.huey)
+        self.stop = threading.Event()
+        self.runner = Runner(settings, self.db, runtime.registry(), should_stop=self.stop.is_set)
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+        self.wake = self.huey.task(name="wake")(self._handle)
+        self.idle_dispatches = 0
+
+    def _handle(self, event: str, job_id: str) -> None:
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            self.runner.handle(event, job_id)
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+
+    @property
+    def busy(self) -> int:
+        """How many wake-ups this process is handling right now."""
+        with self._busy_lock:
+            return self._busy
+
+    # -- the two helper threads ------------------------------------------------------------------------
+
+    def dispatch_once(self) -> int:
+        """Enqueue a wake-up for each job that needs a worker; the marks commit only if enqueueing worked."""
+        stale = timedelta(seconds=self.settings.reconcile_interval)
+        with self.db.transaction() as tx:
+            due = leases.wake_due(tx, utcnow(), stale)
+            for event, job_id in due:
+                self.wake(event, job_id)
+        return len(due)
+
+    def _dispatch_loop(self) -> None:
+        delay = self.settings.poll_interval
+        while not self.stop.is_set():
+            try:
+                found = self.dispatch_once()
+            except Exception as error:  # database or queue down: keep trying, never die
+                log.warning("dispatcher: %s", error)
+                self.db.discard_connection()
+                found = 0
+                delay = min(max(delay * 2, self.settings.poll_interval), 5.0)
+            else:
+                delay = self.settings.poll_interval
+            self.idle_dispatches = 0 if found else self.idle_dispatches + 1
+            if not found:
+                self.stop.wait(delay)
+
+    def _heartbeat_loop(self) -> None:
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        while not self.stop.wait(self.settings.lease_seconds / 3):
+            held = self.runner.active.snapshot()
+            if not held:
+                continue
+            try:
+                with self.db.transaction() as tx:
+                    leases.renew(tx, held, utcnow(), lease)
+            except Exception as error:
+                log.warning("heartbeat: %s", error)
+                self.db.discard_connection()
+
+    # -- running ------------------------------------------------------------------------------------------------
+
+    def is_drained(self) -> bool:
+        """Burst mode's test: nothing queued, nothing running here, no job left that needs a worker."""
+        if self.busy or self.idle_dispatches < 2 or self.huey.pending_count():
+            return False
+        with self.db.transaction(write=False) as tx:
+            return leases.pending_work(tx, utcnow()) == 0 and not self.busy
+
+    def run(self) -> None:
+        """Run until SIGINT/SIGTERM (graceful: the running chunk commits, the job is handed back)."""
+        threads = [
+            threading.Thread(target=self._dispatch_loop, name="batchctl-dispatcher", daemon=True),
+            threading.Thread(target=self._heartbeat_loop, name="batchctl-heartbeat", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        consumer = _BatchctlConsumer(
+            self,
+            self.huey,
+            workers=self.concurrency,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=min(0.01, self.settings.poll_interval),
+            backoff=1.5,
+            max_delay=self.settings.poll_interval,
+            graceful_signal="TERM",
+        )
+        try:
+            consumer.run()
+        finally:
+            self.stop.set()
+            for thread in threads:
+                thread.join(timeout=5)
+
+
+class _BatchctlConsumer(Consumer):  # type: ignore[misc]
+    """Huey's consumer, which also tells batchctl to stop and, in burst mode, stops when drained."""
+
+    def __init__(self, worker: Worker, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._worker = worker
+        self._drained_checks = 0
+
+    def stop(self, graceful: bool = False) -> None:
+        self._worker.stop.set()
+        super().stop(graceful=graceful)
+
+    def loop(self, health_check_ts: float | None = None) -> float | None:
+        result: float | None = super().loop(health_check_ts)
+        if self._worker.burst:
+            try:
+                drained = self._worker.is_drained()
+            except BackendUnavailable as error:
+                log.warning("burst check: %s", error)
+                drained = False
+            # Two drained checks in a row: a wake-up enqueued between the checks is not missed.
+            self._drained_checks = self._drained_checks + 1 if drained else 0
+            if self._drained_checks >= 2:
+                self.stop(graceful=True)
+                raise ConsumerStopped()
+        return result
+
+
+def run_worker(settings: Settings, *, concurrency: int, burst: bool) -> float:
+    """Run a worker; return how long it ran (seconds)."""
+    started = time.monotonic()
+    Worker(settings, concurrency=concurrency, burst=burst).run()
+    return time.monotonic() - started

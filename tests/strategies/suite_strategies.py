@@ -1,0 +1,61 @@
+"""Strategies used by the test suite (loaded through BATCHCTL_STRATEGIES)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from batchctl import BatchJobStrategy, Job
+
+CHUNK_TABLE = (
+    "CREATE TABLE IF NOT EXISTS test_chunk (job_id VARCHAR(40) NOT NULL, chunk INTEGER NOT NULL, "
+    "PRIMARY KEY (job_id, chunk))"
+)
+
+
+class Failing(BatchJobStrategy):
+    """Fails in process()."""
+
+    batch_type = "test-fail"
+
+    def pre_process(self, job: Job) -> None:
+        job.set_count(3)
+
+    def process(self, job: Job) -> None:
+        job.advance(1)
+        raise RuntimeError("boom: the strategy failed on purpose")
+
+
+class Picky(BatchJobStrategy):
+    """Refuses a context without a string 'name'."""
+
+    batch_type = "test-picky"
+
+    def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(context.get("name"), str):
+            raise ValueError("'name' is required and must be a string")
+        return {"name": context["name"].strip()}
+
+
+class Chunks(BatchJobStrategy):
+    """Commits ``count`` chunks, each recorded in test_chunk in the same transaction as its progress."""
+
+    batch_type = "test-chunks"
+
+    def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
+        return {"count": int(context.get("count", 10)), "sleep": float(context.get("sleep", 0))}
+
+    def pre_process(self, job: Job) -> None:
+        try:
+            with job.transaction() as tx:
+                tx.execute(CHUNK_TABLE)
+        except Exception:  # another job created it at the same moment (PostgreSQL races on IF NOT EXISTS)
+            pass
+        job.set_count(int(job.context["count"]))
+
+    def process(self, job: Job) -> None:
+        for chunk in range(job.checkpoint, int(job.context["count"])):
+            time.sleep(float(job.context["sleep"]))
+            with job.transaction() as tx:
+                tx.execute("INSERT INTO test_chunk (job_id, chunk) VALUES (:job, :chunk)", {"job": job.id, "chunk": chunk})
+                job.advance(1)
