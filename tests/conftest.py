@@ -73,7 +73,11 @@ class Backend:
         out, err = io.StringIO(), io.StringIO()
         runtime.cache_clear()
         code = 0
-        with _patched_env({**self.env, **(env or {})}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            _patched_env({**self.env, **(env or {})}),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
             try:
                 main(list(args))
             except SystemExit as exit_:
@@ -84,16 +88,24 @@ class Backend:
     def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
         """Run the CLI as a real process."""
         done = subprocess.run(
-            [*BATCHCTL, *args], env={**os.environ, **self.env, **(env or {})}, capture_output=True,
-            text=True, timeout=timeout, cwd=self.tmp,
+            [*BATCHCTL, *args],
+            env={**os.environ, **self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.tmp,
         )
         return Result(done.returncode, done.stdout, done.stderr)
 
     def start_worker(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """Start ``batchctl worker`` as a real process; it is stopped when the test ends."""
         process = subprocess.Popen(
-            [*BATCHCTL, "worker", *args], env={**os.environ, **self.env, **(env or {})}, cwd=self.tmp,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [*BATCHCTL, "worker", *args],
+            env={**os.environ, **self.env, **(env or {})},
+            cwd=self.tmp,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.workers.append(process)
         return process
@@ -149,7 +161,9 @@ def _pg_admin() -> Any:
     try:
         return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({error}); start it or set BATCHCTL_TEST_BACKENDS=sqlite")
+        pytest.fail(
+            f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({error}); start it or set BATCHCTL_TEST_BACKENDS=sqlite"
+        )
 
 
 def _pg_url(name: str) -> str:

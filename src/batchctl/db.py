@@ -249,8 +249,16 @@ def _connect_sqlite(path: Path) -> sqlite3.Connection:
     return raw
 
 
-_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o", "not a database", "malformed",
-                       "readonly", "disk is full")
+_SQLITE_UNAVAILABLE = (
+    "locked",
+    "busy",
+    "unable to open",
+    "disk i/o",
+    "not a database",
+    "malformed",
+    "readonly",
+    "disk is full",
+)
 
 
 def _is_sqlite_unavailable(error: sqlite3.DatabaseError) -> bool:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from batchctl import lifecycle, store
 from batchctl.db import Row, Tx
+from batchctl.errors import InvalidTransition, NotFound
 from batchctl.lifecycle import JobStatus, SqlExpr
 
 HOST = socket.gethostname()
@@ -57,9 +58,9 @@ def claim_for_process(tx: Tx, job_id: str, token: str, now: datetime, lease: tim
             tx, job_id, lifecycle.START_PROCESSING, now=now, set_columns=lease_columns(token, now, lease)
         )
         return store.decode_row(row)
-    except lifecycle.InvalidTransition:
+    except InvalidTransition:
         pass
-    except lifecycle.NotFound:
+    except NotFound:
         return None
     resumed = tx.execute(
         "UPDATE batch_job SET worker = :token, lease_until = :lease, heartbeat_at = :now, "

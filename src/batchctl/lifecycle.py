@@ -214,7 +214,7 @@ def apply(
     ``user`` restricts the move to the job's owner; ``worker`` to the worker holding its lease.
     Refused moves change nothing and raise InvalidTransition (or NotFound / NotOwner).
     """
-    sets = {transition.target.timestamp_column: now, "updated_at": now}
+    sets: dict[str, Any] = {transition.target.timestamp_column: now, "updated_at": now}
     sets.update({status.timestamp_column: None for status in transition.clears})
     if transition.needs_worker:
         sets["woken_at"] = None

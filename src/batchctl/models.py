@@ -90,9 +90,7 @@ class ProductVariant(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     product_id: str = Field(
-        sa_column=sa.Column(
-            sa.String(40), sa.ForeignKey("product.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=sa.Column(sa.String(40), sa.ForeignKey("product.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     title: str = Field(max_length=500)
     sku: str | None = Field(default=None, unique=True, max_length=200)

@@ -25,9 +25,7 @@ def make_huey(settings: Settings) -> Any:
         from huey import RedisHuey
 
         # blocking: workers wait on BRPOP, so a wake-up reaches an idle worker at once.
-        return RedisHuey(
-            settings.queue_name, url=settings.redis_url, results=False, blocking=True, read_timeout=1
-        )
+        return RedisHuey(settings.queue_name, url=settings.redis_url, results=False, blocking=True, read_timeout=1)
     from huey import SqliteHuey
 
     path = queue_file(settings)
@@ -41,7 +39,9 @@ def check_queue(settings: Settings, huey: Any) -> None:
         huey.pending_count()
     except Exception as error:
         where = mask_url(settings.redis_url) if settings.redis_url else str(queue_file(settings))
-        raise BackendUnavailable(f"queue {where} is unavailable: {type(error).__name__}: {_safe(error, settings)}") from error
+        raise BackendUnavailable(
+            f"queue {where} is unavailable: {type(error).__name__}: {_safe(error, settings)}"
+        ) from error
 
 
 def _safe(error: BaseException, settings: Settings) -> str:

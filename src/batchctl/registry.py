@@ -58,9 +58,7 @@ class Registry:
         info = self.by_type.get(batch_type)
         if info is None:
             known = ", ".join(sorted(self.by_type)) or "none"
-            raise BadInput(
-                f"Unable to find a BatchJob strategy with the type {batch_type} (known types: {known})"
-            )
+            raise BadInput(f"Unable to find a BatchJob strategy with the type {batch_type} (known types: {known})")
         return info
 
 

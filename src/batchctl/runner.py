@@ -134,7 +134,7 @@ class Runner:
         except Exception as error:
             self._on_error(job, token, strategy, error)
             return
-        self._transition(job, token, lifecycle.COMPLETE, {"worker": None, "lease_until": None})
+        self._transition(job, token, lifecycle.COMPLETE, {"lease_until": None})
 
     def _job(self, row: Row, token: str) -> Job:
         return StoppableJob(
@@ -238,7 +238,7 @@ class Runner:
                 log.exception("%s: handle_error raised", job.id)
                 job.add_error(_message(error), code=type(error).__name__)
                 job.add_error(f"handle_error failed: {_message(handler_error)}", code=type(handler_error).__name__)
-        self._transition(job, token, lifecycle.FAIL, {"worker": None, "lease_until": None})
+        self._transition(job, token, lifecycle.FAIL, {"lease_until": None})
 
 
 def _message(error: BaseException) -> str:

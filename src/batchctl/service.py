@@ -148,8 +148,7 @@ def list_jobs(rt: Runtime, selection: store.JobFilter) -> tuple[list[Row], int]:
         raise BadInput("--limit and --offset must be >= 0")
     if selection.order.lstrip("-") not in store.ORDERABLE:
         raise BadInput(
-            f"cannot order by {selection.order!r}; use one of: "
-            + ", ".join(f"{c}, -{c}" for c in store.ORDERABLE)
+            f"cannot order by {selection.order!r}; use one of: " + ", ".join(f"{c}, -{c}" for c in store.ORDERABLE)
         )
     unknown = [s for s in selection.statuses if s not in set(JobStatus)]
     if unknown:

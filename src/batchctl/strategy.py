@@ -73,9 +73,7 @@ class Job:
     @property
     def result(self) -> Mapping[str, Any]:
         """The result so far (read-only); change it with set_count/add_stat/add_error/set_result."""
-        return MappingProxyType(
-            {**self._result, "count": self.count, "advancement_count": self.advancement_count}
-        )
+        return MappingProxyType({**self._result, "count": self.count, "advancement_count": self.advancement_count})
 
     # -- what the strategy writes -----------------------------------------------------------------------
 

@@ -46,7 +46,11 @@ def test_dry_run_is_previewed_then_confirmed_then_completed(backend: Backend) ->
 
     names = [event["name"] for event in backend.cli("events", job_id, "--json").json()]
     assert names == [
-        "batch.created", "batch.pre_processed", "batch.confirmed", "batch.processing", "batch.completed",
+        "batch.created",
+        "batch.pre_processed",
+        "batch.confirmed",
+        "batch.processing",
+        "batch.completed",
     ]
 
 

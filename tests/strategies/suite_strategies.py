@@ -57,5 +57,7 @@ class Chunks(BatchJobStrategy):
         for chunk in range(job.checkpoint, int(job.context["count"])):
             time.sleep(float(job.context["sleep"]))
             with job.transaction() as tx:
-                tx.execute("INSERT INTO test_chunk (job_id, chunk) VALUES (:job, :chunk)", {"job": job.id, "chunk": chunk})
+                tx.execute(
+                    "INSERT INTO test_chunk (job_id, chunk) VALUES (:job, :chunk)", {"job": job.id, "chunk": chunk}
+                )
                 job.advance(1)

@@ -25,13 +25,25 @@ def seed_products(tx: Tx, count: int, *, variants: int = 2) -> int:
             product_id = f"prod_{ULID()}"
             suffix = product_id[-10:].lower()
             products.append(
-                {"id": product_id, "handle": f"product-{suffix}", "title": f"Product {suffix}",
-                 "status": "draft", "created_at": now, "updated_at": now}
+                {
+                    "id": product_id,
+                    "handle": f"product-{suffix}",
+                    "title": f"Product {suffix}",
+                    "status": "draft",
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
             for number in range(1, variants + 1):
                 product_variants.append(
-                    {"id": f"variant_{ULID()}", "product_id": product_id, "title": f"Variant {number}",
-                     "sku": f"SKU-{suffix}-{number}", "inventory_quantity": 10 * number, "created_at": now}
+                    {
+                        "id": f"variant_{ULID()}",
+                        "product_id": product_id,
+                        "title": f"Variant {number}",
+                        "sku": f"SKU-{suffix}-{number}",
+                        "inventory_quantity": 10 * number,
+                        "created_at": now,
+                    }
                 )
         tx.executemany(
             "INSERT INTO product (id, handle, title, status, created_at, updated_at) "

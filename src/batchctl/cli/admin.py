@@ -54,8 +54,13 @@ def strategies(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
     """List the job types this machine can run and where each strategy comes from."""
     registry = runtime().registry()
     entries = [
-        {"type": info.batch_type, "identifier": info.identifier, "source": info.source,
-         "origin": info.origin, "description": info.description}
+        {
+            "type": info.batch_type,
+            "identifier": info.identifier,
+            "source": info.source,
+            "origin": info.origin,
+            "description": info.description,
+        }
         for info in sorted(registry.by_type.values(), key=lambda info: info.batch_type)
     ]
     overridden = [

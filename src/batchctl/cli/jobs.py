@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,9 +35,11 @@ def parse_context(text: str | None, file: Path | None, pairs: list[str]) -> dict
         try:
             context = json.loads(text)
         except json.JSONDecodeError as error:
-            raise BadInput(f"{source} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+            raise BadInput(
+                f"{source} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+            ) from None
         if not isinstance(context, dict):
-            raise BadInput(f"{source} must be a JSON object like {{\"key\": \"value\"}}, got {type(context).__name__}")
+            raise BadInput(f'{source} must be a JSON object like {{"key": "value"}}, got {type(context).__name__}')
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
@@ -63,8 +66,12 @@ def _print_job(job_row: dict[str, Any], *, as_json: bool, quiet: bool) -> None:
 def create(
     batch_type: Annotated[str, typer.Option("--type", "-t", help="The job type (see `batchctl strategies`).")],
     context: Annotated[str | None, typer.Option("--context", help="The context as a JSON object.")] = None,
-    context_file: Annotated[Path | None, typer.Option("--context-file", help="Read the context JSON from a file.")] = None,
-    pairs: Annotated[list[str] | None, typer.Option("--set", "-c", help="A context entry key=value (repeatable).")] = None,
+    context_file: Annotated[
+        Path | None, typer.Option("--context-file", help="Read the context JSON from a file.")
+    ] = None,
+    pairs: Annotated[
+        list[str] | None, typer.Option("--set", "-c", help="A context entry key=value (repeatable).")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Stop after pre-processing until `confirm`.")] = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -115,7 +122,9 @@ def show(job_id: JobId, as_json: JsonOption = False) -> None:
 
 def list_(
     types: Annotated[list[str] | None, typer.Option("--type", "-t", help="Only these types (repeatable).")] = None,
-    statuses: Annotated[list[str] | None, typer.Option("--status", "-s", help="Only these statuses (repeatable).")] = None,
+    statuses: Annotated[
+        list[str] | None, typer.Option("--status", "-s", help="Only these statuses (repeatable).")
+    ] = None,
     created_after: Annotated[str | None, typer.Option(help="ISO-8601 time or an age like 12h.")] = None,
     created_before: Annotated[str | None, typer.Option(help="ISO-8601 time or an age like 12h.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many jobs.")] = 10,
@@ -223,7 +232,9 @@ def wait(
 
 
 def watch(
-    job_ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Jobs to watch (default: all active).")] = None,
+    job_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="[ID]...", help="Jobs to watch (default: all active).")
+    ] = None,
     interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 0.25,
 ) -> None:
     """Show live progress of jobs until they end (bars on a terminal, a line per change otherwise)."""
@@ -236,8 +247,16 @@ def watch(
 
 def register(app: typer.Typer) -> None:
     """Add the job commands to ``app``."""
-    for command in (create, confirm, cancel, retry, show):
-        app.command()(command)
-    app.command(name="list")(list_)
-    for command in (events, wait, watch):
-        app.command()(command)
+    commands: list[tuple[str, Callable[..., None]]] = [
+        ("create", create),
+        ("confirm", confirm),
+        ("cancel", cancel),
+        ("retry", retry),
+        ("show", show),
+        ("list", list_),
+        ("events", events),
+        ("wait", wait),
+        ("watch", watch),
+    ]
+    for name, command in commands:
+        app.command(name=name)(command)

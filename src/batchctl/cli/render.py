@@ -107,7 +107,9 @@ def emit_table(headers: list[str], rows: list[list[str]]) -> None:
         return
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
     for row in [headers, *rows]:
-        sys.stdout.write("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+        sys.stdout.write(
+            "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
 
 
 def warn(message: str) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, pool
+from sqlmodel import SQLModel
 
-from batchctl import models
+import batchctl.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
-target_metadata = models.SQLModel.metadata
+target_metadata = SQLModel.metadata
 
 
 def run_migrations_online() -> None:

@@ -1,0 +1,90 @@
+"""Migrations: idempotent upgrades, self-upgrade of the embedded default, models and migrations in step."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+import batchctl.models  # noqa: F401  (registers the tables)
+from batchctl.migrations.runner import alembic_config, sqlalchemy_url
+from batchctl.schema import HEAD_REVISION, current_revision
+from tests.conftest import PG_ADMIN_URL, Backend, _base_env, _pg_url
+
+
+def test_head_revision_constant_is_alembic_head() -> None:
+    script = ScriptDirectory.from_config(alembic_config("sqlite:///unused.db"))
+    assert script.get_heads() == [HEAD_REVISION]
+
+
+def test_models_and_migrations_agree(backend: Backend) -> None:
+    # Touch the database through the CLI first so the embedded default has migrated itself.
+    assert backend.cli("list", "--json").code == 0
+    engine = create_engine(sqlalchemy_url(backend.env["BATCHCTL_DATABASE_URL"]))
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, SQLModel.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_is_idempotent(backend: Backend) -> None:
+    first = backend.cli("db", "upgrade")
+    second = backend.cli("db", "upgrade")
+    assert first.code == 0 and second.code == 0, (first.stderr, second.stderr)
+    assert "already up to date" in second.stdout
+    assert current_revision(backend.database()) == HEAD_REVISION
+
+
+def test_the_embedded_default_upgrades_itself_on_first_use(tmp_path: Path) -> None:
+    env = _base_env(tmp_path)
+    backend = Backend("sqlite-default", env, tmp_path)
+    assert "BATCHCTL_DATABASE_URL" not in env
+    listed = backend.cli("list", "--json", env={"BATCHCTL_DATABASE_URL": ""})
+    assert listed.code == 0, listed.stderr
+    assert listed.json() == {"batch_jobs": [], "count": 0, "limit": 10, "offset": 0}
+    assert (tmp_path / "home" / "batchctl.db").exists()
+
+
+def test_a_server_database_without_the_schema_is_refused_with_exit_5(tmp_path: Path) -> None:
+    name = f"batchctl_empty_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        backend = Backend("postgres-empty", {**_base_env(tmp_path), "BATCHCTL_DATABASE_URL": _pg_url(name)}, tmp_path)
+        refused = backend.cli("list")
+        assert refused.code == 5
+        assert "run `batchctl db upgrade`" in refused.stderr
+        assert refused.stderr.count("\n") == 1
+        upgraded = backend.cli("db", "upgrade")
+        assert upgraded.code == 0, upgraded.stderr
+        assert backend.cli("list", "--json").json()["count"] == 0
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("command", ["show", "list", "wait", "confirm", "cancel", "events"])
+def test_quick_commands_do_not_import_the_worker_stack(backend: Backend, command: str) -> None:
+    job_id = backend.cli("create", "--type", "noop", "--dry-run", "-q").stdout.strip()
+    args = {
+        "show": ["show", job_id, "--json"],
+        "list": ["list", "--json"],
+        "wait": ["wait", job_id, "--timeout", "0"],
+        "confirm": ["confirm", job_id],
+        "cancel": ["cancel", job_id],
+        "events": ["events", job_id, "--json"],
+    }[command]
+    ran = backend.run(*args, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.split("|")[-1].strip() for line in ran.stderr.splitlines() if line.startswith("import time:")}
+    assert "batchctl.service" in imported  # the profile really was taken
+    heavy = {"huey", "redis", "rich.live", "rich.progress", "sqlalchemy", "sqlmodel", "alembic"}
+    assert heavy & imported == set(), sorted(heavy & imported)
