@@ -116,7 +116,8 @@ def wake_due(tx: Tx, now: datetime, stale_after: timedelta, limit: int = 200) ->
         " WHERE status IN ('created', 'confirmed', 'processing')"
         " AND (lease_until IS NULL OR lease_until < :now)"
         " AND (not_before IS NULL OR not_before <= :now)"
-        " AND (woken_at IS NULL OR woken_at < :stale)"
+        # Not woken yet, or woken so long ago that the wake-up was lost, or woken before its lease ran out.
+        " AND (woken_at IS NULL OR woken_at < :stale OR (lease_until IS NOT NULL AND woken_at < lease_until))"
         f" ORDER BY created_at LIMIT :limit{skip_locked}"
         ") RETURNING id, status",
         {"now": now, "stale": now - stale_after, "limit": limit},

@@ -30,10 +30,8 @@ class StoppableJob(Job):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._should_stop = should_stop
 
-    def advance(self, n: int = 1) -> None:
-        """Commit progress (see Job.advance); then stop here if the worker is shutting down."""
-        super().advance(n)
-        if self._should_stop() and self._tx is None:
+    def _after_commit(self) -> None:
+        if self._should_stop():
             raise WorkerStopping()
 
 

@@ -120,6 +120,10 @@ class Job:
                 yield tx
             finally:
                 self._tx = None
+        self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Called after each commit of progress; the worker uses it to stop between chunks."""
 
     def advance(self, n: int = 1) -> None:
         """Count ``n`` more units done, renew the lease; raise JobCanceled if the job was canceled.
@@ -133,10 +137,12 @@ class Job:
         step = n if self._status is JobStatus.PROCESSING else 0
         if self._tx is not None:
             self._write_progress(self._tx, step)
-        else:
-            with self._db.transaction() as tx:
-                self._write_progress(tx, step)
+            self.advancement_count += step
+            return
+        with self._db.transaction() as tx:
+            self._write_progress(tx, step)
         self.advancement_count += step
+        self._after_commit()
 
     def heartbeat(self) -> None:
         """Renew the lease and check for cancel without counting progress (for long pre-processing)."""
