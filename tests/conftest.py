@@ -110,9 +110,9 @@ class Backend:
         self.workers.append(process)
         return process
 
-    def burst(self, *args: str, timeout: float = 120) -> Result:
+    def burst(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
         """Run a burst worker to completion."""
-        return self.run("worker", "--burst", *args, timeout=timeout)
+        return self.run("worker", "--burst", *args, env=env, timeout=timeout)
 
     def stop_workers(self) -> None:
         for process in self.workers:

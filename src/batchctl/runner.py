@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 from batchctl import leases, lifecycle
 from batchctl.config import Settings
 from batchctl.db import Database, Row, Tx, utcnow
-from batchctl.errors import BatchctlError, InvalidTransition, JobCanceled, LeaseLost, NotFound
+from batchctl.errors import (
+    BackendUnavailable,
+    BatchctlError,
+    InvalidTransition,
+    JobCanceled,
+    LeaseLost,
+    NotFound,
+)
 from batchctl.registry import Registry
 from batchctl.strategy import BatchJobStrategy, Job
 
@@ -123,6 +130,10 @@ class Runner:
             strategy.process(job)
         except (JobCanceled, LeaseLost) as stop:
             log.info("%s: %s", job.id, stop)
+            return
+        except BackendUnavailable as outage:
+            # Not the job's fault: leave it as it is; its lease runs out and it resumes from its checkpoint.
+            log.warning("%s: %s; the job resumes when the backend is back", job.id, outage)
             return
         except WorkerStopping:
             with self.db.transaction() as tx:

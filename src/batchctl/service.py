@@ -118,7 +118,7 @@ def cancel_job(rt: Runtime, job_id: str) -> Row:
 
 
 def retry_job(rt: Runtime, job_id: str) -> Row:
-    """Put a failed job back to work: processing resumes from its checkpoint."""
+    """Put a failed job back to work with a fresh set of attempts; processing resumes from its checkpoint."""
     check_job_id(job_id)
     with rt.db.transaction() as tx:
         current = store.get_job(tx, job_id)
@@ -129,8 +129,8 @@ def retry_job(rt: Runtime, job_id: str) -> Row:
             transition,
             now=utcnow(),
             user=rt.settings.user,
-            set_columns={"worker": None, "lease_until": None, "not_before": None},
-            event_data={"action": "retry"},
+            set_columns={"worker": None, "lease_until": None, "not_before": None, "attempts": 0},
+            event_data={"action": "retry", "by": rt.settings.user},
         )
         return store.decode_row(row)
 

@@ -61,3 +61,24 @@ class Chunks(BatchJobStrategy):
                     "INSERT INTO test_chunk (job_id, chunk) VALUES (:job, :chunk)", {"job": job.id, "chunk": chunk}
                 )
                 job.advance(1)
+
+
+class Flaky(BatchJobStrategy):
+    """Fails its first ``failures`` attempts at processing, then succeeds; asks for retries."""
+
+    batch_type = "test-flaky"
+    max_attempts = 3
+
+    def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
+        return {"failures": int(context.get("failures", 2))}
+
+    def pre_process(self, job: Job) -> None:
+        job.set_count(1)
+
+    def process(self, job: Job) -> None:
+        if job.attempt <= int(job.context["failures"]):
+            raise ConnectionError(f"flaky failure on attempt {job.attempt}")
+        job.advance(1)
+
+    def should_retry(self, job: Job, error: Exception) -> bool:
+        return isinstance(error, ConnectionError)
