@@ -45,6 +45,26 @@ def _max_attempts() -> int | None:
     return int(raw)
 
 
+def _redis_url() -> str | None:
+    url = os.environ.get("BATCHCTL_REDIS_URL") or None
+    if url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    problem = None
+    try:
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            problem = "the scheme must be redis://, rediss:// or unix://"
+        else:
+            parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError as error:
+        problem = str(error)
+    if problem:
+        raise BadInput(f"BATCHCTL_REDIS_URL {mask_url(url)!r} is not a valid Redis URL: {problem}")
+    return url
+
+
 def _user() -> str:
     explicit = os.environ.get("BATCHCTL_USER")
     if explicit:
@@ -83,7 +103,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             database_url=database_url,
-            redis_url=os.environ.get("BATCHCTL_REDIS_URL") or None,
+            redis_url=_redis_url(),
             queue_name=os.environ.get("BATCHCTL_QUEUE_NAME") or APP_NAME,
             strategy_paths=strategy_paths,
             user=_user(),
