@@ -82,3 +82,15 @@ class Flaky(BatchJobStrategy):
 
     def should_retry(self, job: Job, error: Exception) -> bool:
         return isinstance(error, ConnectionError)
+
+
+class WritesFile(BatchJobStrategy):
+    """Writes one file under BATCHCTL_FILES and records it as the job's file."""
+
+    batch_type = "test-file"
+
+    def process(self, job: Job) -> None:
+        job.files_dir.mkdir(parents=True, exist_ok=True)
+        path = job.files_dir / f"{job.id}.txt"
+        path.write_text("hello\n", encoding="utf-8")
+        job.set_result(file_key=str(path), file_size=path.stat().st_size)

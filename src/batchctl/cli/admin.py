@@ -93,6 +93,29 @@ def template(
         raise BadInput(f"cannot write {output}: {error.strerror}") from error
 
 
+def prune(
+    older_than: Annotated[str, typer.Option(help="Age of finished jobs to delete: 90s, 15m, 12h, 30d.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Delete jobs that ended longer ago than --older-than (completed, failed, canceled), with events and files.
+
+    Example: batchctl prune --older-than 30d --dry-run
+    """
+    from batchctl.db import utcnow
+    from batchctl.prune import prune_finished
+    from batchctl.timeparse import parse_age
+
+    age = parse_age(older_than, option="--older-than")
+    rt = runtime()
+    pruned = prune_finished(rt.db, finished_before=utcnow() - age, files_dir=rt.settings.files_dir, dry_run=dry_run)
+    if as_json:
+        render.emit_json({"dry_run": dry_run, "jobs": pruned.job_ids, "files": [str(path) for path in pruned.files]})
+        return
+    verb = "would delete" if dry_run else "deleted"
+    print(f"{verb} {len(pruned.job_ids)} jobs and {len(pruned.files)} files")
+
+
 @products_app.command("seed")
 def products_seed(
     count: Annotated[int, typer.Option(help="How many draft products to add.")] = 100,
@@ -129,5 +152,6 @@ def register(app: typer.Typer) -> None:
     app.command()(worker)
     app.command()(strategies)
     app.command()(template)
+    app.command()(prune)
     app.add_typer(db_app, name="db")
     app.add_typer(products_app, name="products")

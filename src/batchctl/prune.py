@@ -1,0 +1,63 @@
+"""Deleting finished jobs, their events and the files they wrote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from batchctl.db import Database, Row
+from batchctl.store import decode_row
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What a prune removed (or, in a dry run, would remove)."""
+
+    job_ids: list[str]
+    files: list[Path]
+
+
+def _owned_file(row: Row, files_dir: Path) -> Path | None:
+    """A job's file, only when it lies inside BATCHCTL_FILES: prune never deletes anything else."""
+    key = (row.get("result") or {}).get("file_key")
+    if not key:
+        return None
+    root = files_dir.resolve()
+    path = (files_dir / key).resolve() if not Path(key).is_absolute() else Path(key).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
+def prune_finished(db: Database, *, finished_before: datetime, files_dir: Path, dry_run: bool) -> Pruned:
+    """Remove jobs that ended (completed, failed, canceled) before ``finished_before``, in batches."""
+    pruned_ids: list[str] = []
+    pruned_files: list[Path] = []
+    after = ""
+    while True:
+        with db.transaction(write=not dry_run) as tx:
+            rows = [
+                decode_row(row)
+                for row in tx.execute(
+                    "SELECT id, result FROM batch_job WHERE status IN ('completed', 'failed', 'canceled') "
+                    "AND updated_at < :before AND id > :after ORDER BY id LIMIT :n",
+                    {"before": finished_before, "after": after, "n": BATCH},
+                ).all()
+            ]
+            if not rows:
+                break
+            ids = [row["id"] for row in rows]
+            after = ids[-1]
+            files = [path for row in rows if (path := _owned_file(row, files_dir)) is not None]
+            if not dry_run:
+                placeholders, params = tx.in_list("id", ids)
+                tx.execute(f"DELETE FROM batch_job_event WHERE job_id IN ({placeholders})", params)
+                tx.execute(f"DELETE FROM batch_job WHERE id IN ({placeholders})", params)
+        # Files go after their rows are gone: a crash in between leaves a stray file, never a job without its file.
+        if not dry_run:
+            for path in files:
+                path.unlink(missing_ok=True)
+        pruned_ids.extend(ids)
+        pruned_files.extend(files)
+    return Pruned(pruned_ids, pruned_files)
