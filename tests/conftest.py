@@ -98,17 +98,29 @@ class Backend:
         return Result(done.returncode, done.stdout, done.stderr)
 
     def start_worker(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        """Start ``batchctl worker`` as a real process; it is stopped when the test ends."""
+        """Start ``batchctl worker`` as a real process; it is stopped when the test ends.
+
+        Its output goes to a file (``worker_log``), never to a pipe nobody reads: a full pipe would
+        block the worker on its next log line.
+        """
+        log = (self.tmp / "worker.log").open("a")
         process = subprocess.Popen(
             [*BATCHCTL, "worker", *args],
             env={**os.environ, **self.env, **(env or {})},
             cwd=self.tmp,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             text=True,
         )
+        log.close()
         self.workers.append(process)
         return process
+
+    @property
+    def worker_log(self) -> str:
+        """Everything the workers started by start_worker printed."""
+        path = self.tmp / "worker.log"
+        return path.read_text() if path.exists() else ""
 
     def burst(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
         """Run a burst worker to completion."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +22,70 @@ def queue_file(settings: Settings) -> Path:
     return settings.data_dir / "queue.db"
 
 
+log = logging.getLogger("batchctl.queue")
+READ_TIMEOUT = 1  # seconds a blocking Redis read waits; also how fast a consumer notices a stop
+MAX_OUTAGE_BACKOFF = 2.0
+
+
+class _OutageTolerantDequeue:
+    """Mixin for a Huey class: while the queue is down, a consumer waits and says so once, quietly.
+
+    Huey's consumer would log a traceback at every poll (many per second) and spin; the database
+    holds every job, so an unreachable queue only means waiting until it is back.
+    """
+
+    _outage_lock = threading.Lock()
+    _outage_since: float | None = None
+
+    def dequeue(self) -> Any:
+        try:
+            task = super().dequeue()  # type: ignore[misc]
+        except Exception as error:
+            with self._outage_lock:
+                first = type(self)._outage_since is None
+                if first:
+                    type(self)._outage_since = time.monotonic()
+                down_for = time.monotonic() - (type(self)._outage_since or 0.0)
+            if first:
+                log.warning("queue unavailable (%s: %s); waiting for it", type(error).__name__, error)
+            time.sleep(min(MAX_OUTAGE_BACKOFF, 0.1 + down_for / 4))
+            return None
+        if type(self)._outage_since is not None:
+            with self._outage_lock:
+                if type(self)._outage_since is not None:
+                    type(self)._outage_since = None
+                    log.warning("queue available again")
+        return task
+
+
 def make_huey(settings: Settings) -> Any:
     """A Huey that stores no results: the database holds every outcome, the queue only wakes workers."""
     if settings.redis_url:
         from huey import RedisHuey
+        from redis import ConnectionPool
 
-        # blocking: workers wait on BRPOP, so a wake-up reaches an idle worker at once.
-        return RedisHuey(settings.queue_name, url=settings.redis_url, results=False, blocking=True, read_timeout=1)
+        class BatchctlRedisHuey(_OutageTolerantDequeue, RedisHuey):  # type: ignore[misc]
+            pass
+
+        # Timeouts on every socket: a half-open connection must fail, not hang a consumer forever.
+        pool = ConnectionPool.from_url(
+            settings.redis_url,
+            socket_connect_timeout=5,
+            socket_timeout=READ_TIMEOUT + 10,
+            health_check_interval=30,
+        )
+        # blocking: consumers wait on BRPOP, so a wake-up reaches an idle worker at once.
+        return BatchctlRedisHuey(
+            settings.queue_name, connection_pool=pool, results=False, blocking=True, read_timeout=READ_TIMEOUT
+        )
     from huey import SqliteHuey
+
+    class BatchctlSqliteHuey(_OutageTolerantDequeue, SqliteHuey):  # type: ignore[misc]
+        pass
 
     path = queue_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(settings.queue_name, filename=str(path), results=False)
+    return BatchctlSqliteHuey(settings.queue_name, filename=str(path), results=False)
 
 
 def check_queue(settings: Settings, huey: Any) -> None:
