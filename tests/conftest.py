@@ -68,7 +68,8 @@ class Backend:
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> Result:
         """Run the CLI in this process (fast): exit code, stdout, stderr."""
-        from batchctl.cli.app import main, runtime
+        from batchctl.cli.app import main
+        from batchctl.cli.runtime import runtime
 
         out, err = io.StringIO(), io.StringIO()
         runtime.cache_clear()

@@ -94,6 +94,8 @@ class Transition:
     owner_only: bool = False
     # The job needs a worker again after this move: forget the last wake-up so the dispatcher sends one.
     needs_worker: bool = False
+    # Whether the move stamps the target's timestamp; a retry back to `created` keeps the creation time.
+    stamps_target: bool = True
     refusals_by_status: Mapping[JobStatus, str] = field(default_factory=dict)
 
     def refusal(self, current: JobStatus) -> str:
@@ -179,6 +181,7 @@ RETRY_PRE_PROCESSING = Transition(
     clears=(JobStatus.FAILED, JobStatus.PRE_PROCESSED, JobStatus.CONFIRMED, JobStatus.PROCESSING),
     owner_only=True,
     needs_worker=True,
+    stamps_target=False,
 )
 
 
@@ -214,7 +217,9 @@ def apply(
     ``user`` restricts the move to the job's owner; ``worker`` to the worker holding its lease.
     Refused moves change nothing and raise InvalidTransition (or NotFound / NotOwner).
     """
-    sets: dict[str, Any] = {transition.target.timestamp_column: now, "updated_at": now}
+    sets: dict[str, Any] = {"updated_at": now}
+    if transition.stamps_target:
+        sets[transition.target.timestamp_column] = now
     sets.update({status.timestamp_column: None for status in transition.clears})
     if transition.needs_worker:
         sets["woken_at"] = None

@@ -20,6 +20,8 @@ ENTRY_POINT_GROUP = "batchctl.strategies"
 # Imported only when asked for: listing them must not cost their imports.
 BUILTINS = {
     "noop": "batchctl.builtin.noop:NoopStrategy",
+    "product-export": "batchctl.catalog.export_strategy:ProductExportStrategy",
+    "product-import": "batchctl.catalog.import_strategy:ProductImportStrategy",
 }
 
 
@@ -49,7 +51,7 @@ class Registry:
     def register(self, info: StrategyInfo) -> None:
         """Add a strategy; one of the same type from an earlier source is overridden."""
         previous = self.by_type.get(info.batch_type)
-        if previous is not None:
+        if previous is not None and previous.strategy_class is not info.strategy_class:
             self.overridden.append(previous)
         self.by_type[info.batch_type] = info
 
@@ -70,7 +72,9 @@ def _info(strategy_class: type[BatchJobStrategy], source: str, origin: str) -> S
         source=source,
         origin=origin,
         strategy_class=strategy_class,
-        description=strategy_class.description or (inspect.getdoc(strategy_class) or "").split("\n")[0],
+        # The class's own docstring only: inspect.getdoc would fall back to BatchJobStrategy's.
+        description=strategy_class.description
+        or inspect.cleandoc(vars(strategy_class).get("__doc__") or "").split("\n")[0],
     )
 
 
@@ -174,7 +178,12 @@ def load_registry(strategy_paths: Iterable[Path], *, entry_points: bool = True) 
     _load_builtins(registry)
     if entry_points:
         _load_entry_points(registry)
+    loaded: set[Path] = set()
     for index, folder in enumerate(strategy_paths):
+        # ./strategies and $PWD/strategies on BATCHCTL_STRATEGIES are one folder: load it once.
+        if folder.resolve() in loaded:
+            continue
+        loaded.add(folder.resolve())
         # The first path is ./strategies, which may well not exist; the others were asked for.
         _load_folder(registry, folder, explicit=index > 0)
     return registry

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from batchctl.cli import render
-from batchctl.cli.app import runtime
+from batchctl.cli.runtime import runtime
 from batchctl.errors import BadInput
 
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from functools import cache
-from typing import TYPE_CHECKING
 
 import typer
 
+from batchctl.cli import admin, jobs
 from batchctl.errors import BatchctlError
-
-if TYPE_CHECKING:
-    from batchctl.service import Runtime
 
 app = typer.Typer(
     name="batchctl",
@@ -21,56 +17,52 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-@cache
-def runtime() -> Runtime:
-    """The process's Runtime (settings read once from the environment)."""
-    from batchctl.config import Settings
-    from batchctl.service import Runtime
-
-    return Runtime(Settings.from_env())
-
-
-def _register() -> None:
-    from batchctl.cli import admin, jobs
-
-    jobs.register(app)
-    admin.register(app)
-
-
-_register()
+jobs.register(app)
+admin.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; every error becomes ``error: …`` on stderr and a documented exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("BATCHCTL_DEBUG") == "1"
+    command = typer.main.get_command(app)
+    code = 0
     try:
-        code = app(args=argv, prog_name="batchctl", standalone_mode=False)
+        # Invoked directly rather than through Typer's standalone main, which turns a closed pipe into exit 1.
+        with command.make_context("batchctl", args) as ctx:
+            command.invoke(ctx)
+    except typer.Exit as done:  # --help, or a command that exits early on purpose
+        code = done.exit_code
     except BatchctlError as error:
         if debug:
             raise
         _fail(str(error), error.exit_code)
     except typer.TyperException as error:  # usage errors: unknown option, bad value, missing argument
+        if type(error).__name__ == "NoArgsIsHelpError":
+            sys.exit(2)  # the help was shown, as for any command run without its arguments
         message = error.format_message() if hasattr(error, "format_message") else str(error)
-        _fail(f"{message} (see `batchctl --help`)", getattr(error, "exit_code", 2))
-    except typer.Abort:
-        _fail("aborted", 130)
-    except KeyboardInterrupt:
+        context = getattr(error, "ctx", None)
+        command_path = context.command_path if context is not None else "batchctl"
+        _fail(f"{message} (see `{command_path} --help`)", getattr(error, "exit_code", 2))
+    except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted", 130)
     except BrokenPipeError:
-        # The reader went away (`batchctl list | head`): not an error worth a message.
-        sys.stderr.close()
+        # The reader went away (`batchctl list | head`): not an error. Point stdout at /dev/null so the
+        # interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
     except Exception as error:  # a bug: say so in one line, the traceback only with BATCHCTL_DEBUG=1
         if debug:
             raise
         _fail(f"unexpected {type(error).__name__}: {error} (set BATCHCTL_DEBUG=1 for the traceback)", 1)
-    sys.exit(code if isinstance(code, int) else 0)
+    sys.exit(code)
 
 
 def _fail(message: str, code: int) -> None:
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     first_line = message.strip().splitlines()[0] if message.strip() else "failed"
     sys.stderr.write(f"error: {first_line}\n")
     sys.exit(code)

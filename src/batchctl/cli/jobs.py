@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from batchctl.cli import render
-from batchctl.cli.app import runtime
+from batchctl.cli.runtime import runtime
 from batchctl.errors import BadInput, JobEndedBadly
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (stable field names).")]

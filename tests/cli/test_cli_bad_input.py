@@ -1,0 +1,209 @@
+"""Bad input, table-driven: the documented exit code, one `error: …` line on stderr, no traceback, no change.
+
+Every case runs as a real process (`python -m batchctl`), because the contract is about what a shell sees:
+the exit status and stderr being exactly one line (a stray warning or traceback would break a script).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Backend
+
+# A well-formed id (batch_ + 26 Crockford base32 characters) that no job has.
+UNKNOWN_ID = "batch_01ARZ3NDEKTSV4RRFFQ69G5FAV"
+
+Setup = Callable[[Backend], dict[str, str]]
+
+
+def _created(backend: Backend) -> dict[str, str]:
+    made = backend.cli("create", "--type", "noop", "-q")
+    assert made.code == 0, made.stderr
+    return {"id": made.stdout.strip()}
+
+
+def _ended(backend: Backend, batch_type: str, status: str) -> dict[str, str]:
+    job_id = backend.cli("create", "--type", batch_type, "-q").stdout.strip()
+    burst = backend.burst()
+    assert burst.code == 0, burst.stderr
+    shown = backend.cli("show", job_id, "--json")
+    assert shown.json()["status"] == status, shown.stdout
+    return {"id": job_id}
+
+
+def _completed(backend: Backend) -> dict[str, str]:
+    return _ended(backend, "noop", "completed")
+
+
+def _failed(backend: Backend) -> dict[str, str]:
+    return _ended(backend, "test-fail", "failed")
+
+
+def _garbage_database(backend: Backend) -> dict[str, str]:
+    path = backend.tmp / "garbage.db"
+    path.write_bytes(b"this is not a database\x00\xff" * 200)
+    return {"garbage": str(path)}
+
+
+@dataclass(frozen=True)
+class Case:
+    """argv (with {id}, {tmp}, {garbage} filled in from the setup), and what must come out."""
+
+    argv: tuple[str, ...]
+    code: int
+    message: str
+    setup: Setup | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    only: str | None = None  # a backend name, for cases that make sense on one backend only
+
+
+CASES: dict[str, Case] = {
+    # -- the context ------------------------------------------------------------------------------------------
+    "context-malformed-json": Case(
+        ("create", "--type", "noop", "--context", '{"count": 3'), 2, "--context is not valid JSON"
+    ),
+    "context-json-list": Case(("create", "--type", "noop", "--context", "[1, 2]"), 2, "must be a JSON object"),
+    "context-and-context-file": Case(
+        ("create", "--type", "noop", "--context", "{}", "--context-file", "{tmp}/c.json"),
+        2,
+        "not both",
+    ),
+    "context-file-missing": Case(
+        ("create", "--type", "noop", "--context-file", "{tmp}/missing.json"), 2, "cannot read --context-file"
+    ),
+    "context-file-directory": Case(
+        ("create", "--type", "noop", "--context-file", "{tmp}"), 2, "cannot read --context-file"
+    ),
+    "set-without-equals": Case(("create", "--type", "noop", "-c", "count"), 2, "expected key=value"),
+    "set-without-key": Case(("create", "--type", "noop", "-c", "=3"), 2, "expected key=value"),
+    "unknown-type": Case(
+        ("create", "--type", "no-such-type"), 2, "Unable to find a BatchJob strategy with the type no-such-type"
+    ),
+    "unknown-type-lists-known": Case(("create", "--type", "no-such-type"), 2, "noop"),
+    "bad-context-for-picky": Case(
+        ("create", "--type", "test-picky", "--context", '{"name": 3}'),
+        2,
+        "'name' is required and must be a string",
+    ),
+    "bad-context-for-noop": Case(("create", "--type", "noop", "-c", "count=-1"), 2, "invalid context for noop"),
+    # -- usage ------------------------------------------------------------------------------------------------
+    "unknown-option": Case(("list", "--frobnicate"), 2, "--frobnicate"),
+    "missing-type": Case(("create",), 2, "--type"),
+    "unknown-command": Case(("frobnicate",), 2, "frobnicate"),
+    "list-limit-not-a-number": Case(("list", "--limit", "ten"), 2, "Invalid value for '--limit'"),
+    # -- ids --------------------------------------------------------------------------------------------------
+    "show-short-id": Case(("show", "123"), 2, "invalid batch job id '123'"),
+    "confirm-short-id": Case(("confirm", "batch_x"), 2, "invalid batch job id 'batch_x'"),
+    "cancel-short-id": Case(("cancel", "123"), 2, "invalid batch job id"),
+    "wait-short-id": Case(("wait", "batch_x", "--timeout", "1"), 2, "invalid batch job id"),
+    "retry-short-id": Case(("retry", "batch_x"), 2, "invalid batch job id"),
+    "events-short-id": Case(("events", "123"), 2, "invalid batch job id"),
+    "show-unknown-id": Case(("show", UNKNOWN_ID), 3, f"Batch job with id {UNKNOWN_ID} was not found"),
+    "confirm-unknown-id": Case(("confirm", UNKNOWN_ID), 3, f"Batch job with id {UNKNOWN_ID} was not found"),
+    "cancel-unknown-id": Case(("cancel", UNKNOWN_ID), 3, f"Batch job with id {UNKNOWN_ID} was not found"),
+    "retry-unknown-id": Case(("retry", UNKNOWN_ID), 3, f"Batch job with id {UNKNOWN_ID} was not found"),
+    "wait-unknown-id": Case(("wait", UNKNOWN_ID, "--timeout", "1"), 3, f"Batch job with id {UNKNOWN_ID} was not found"),
+    "events-unknown-id": Case(("events", UNKNOWN_ID), 3, f"Batch job with id {UNKNOWN_ID} was not found"),
+    # -- list -------------------------------------------------------------------------------------------------
+    "list-negative-limit": Case(("list", "--limit", "-1"), 2, "--limit"),
+    "list-negative-offset": Case(("list", "--offset", "-5"), 2, "--offset"),
+    "list-bogus-status": Case(("list", "--status", "bogus"), 2, "unknown status 'bogus'"),
+    "list-bogus-order": Case(("list", "--order", "bogus"), 2, "cannot order by 'bogus'"),
+    "list-order-injection": Case(("list", "--order", "created_at; DROP TABLE batch_job"), 2, "cannot order by"),
+    "list-bad-created-after": Case(("list", "--created-after", "yesterdayish"), 2, "--created-after"),
+    "list-bad-created-before": Case(("list", "--created-before", "12 parsecs"), 2, "--created-before"),
+    # -- wait, worker, watch, products, template --------------------------------------------------------------
+    "wait-bogus-for": Case(("wait", "{id}", "--for", "bogus"), 2, "--for 'bogus' is not a status", _created),
+    "wait-negative-timeout": Case(("wait", "{id}", "--timeout", "-1"), 2, "--timeout", _created),
+    "worker-zero-concurrency": Case(("worker", "--concurrency", "0", "--burst"), 2, "--concurrency"),
+    "watch-zero-interval": Case(("watch", "{id}", "--interval", "0"), 2, "--interval", _created),
+    "products-seed-negative": Case(("products", "seed", "--count", "-1"), 2, "--count"),
+    "products-count-bogus-status": Case(("products", "count", "--status", "bogus"), 2, "unknown product status"),
+    "template-unknown-type": Case(("template", "no-such-type"), 2, "Unable to find a BatchJob strategy"),
+    "template-unwritable-output": Case(("template", "noop", "-o", "{tmp}/no/such/dir/t.csv"), 2, "cannot write"),
+    # -- configuration ----------------------------------------------------------------------------------------
+    "poll-interval-not-a-number": Case(("list",), 2, "BATCHCTL_POLL_INTERVAL", env={"BATCHCTL_POLL_INTERVAL": "abc"}),
+    "database-url-mysql": Case(("list",), 2, "BATCHCTL_DATABASE_URL", env={"BATCHCTL_DATABASE_URL": "mysql://x"}),
+    "database-not-a-database": Case(
+        ("list",),
+        5,
+        "garbage.db",
+        _garbage_database,
+        env={"BATCHCTL_DATABASE_URL": "sqlite:///{garbage}"},
+        only="sqlite",
+    ),
+    "database-unreachable-password-masked": Case(
+        ("list",),
+        5,
+        "postgresql+psycopg://batch:***@127.0.0.1:1/nowhere",
+        env={"BATCHCTL_DATABASE_URL": "postgresql+psycopg://batch:s3cr3t-pw@127.0.0.1:1/nowhere"},
+    ),
+    # -- refused transitions ----------------------------------------------------------------------------------
+    "confirm-created-job": Case(
+        ("confirm", "{id}"), 4, "Cannot confirm processing for a batch job that is not pre processed", _created
+    ),
+    "cancel-completed-job": Case(("cancel", "{id}"), 4, "Cannot cancel completed batch job", _completed),
+    "cancel-failed-job": Case(("cancel", "{id}"), 4, "Cannot cancel failed batch job", _failed),
+    "confirm-completed-job": Case(
+        ("confirm", "{id}"), 4, "Cannot confirm processing for a batch job that is not pre processed", _completed
+    ),
+}
+
+
+def _row_counts(backend: Backend) -> tuple[int, int, int]:
+    """Jobs, events and products: what a refused command must leave as it was."""
+    database = backend.database()
+    try:
+        with database.transaction(write=False) as tx:
+            return (
+                int(tx.execute("SELECT COUNT(*) FROM batch_job").scalar()),
+                int(tx.execute("SELECT COUNT(*) FROM batch_job_event").scalar()),
+                int(tx.execute("SELECT COUNT(*) FROM product").scalar()),
+            )
+    finally:
+        database.close()
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_bad_input_is_one_line_and_changes_nothing(backend: Backend, case: Case) -> None:
+    if case.only is not None and backend.name != case.only:
+        pytest.skip(f"a {case.only}-only case")
+    # Make sure the schema exists (the embedded database creates itself on first use), so counts can be read.
+    assert backend.cli("list", "-q").code == 0
+    values = {"tmp": str(backend.tmp)}
+    if case.setup is not None:
+        values.update(case.setup(backend))
+    (backend.tmp / "c.json").write_text("{}", encoding="utf-8")
+    argv = [_fill(arg, values) for arg in case.argv]
+    env = {key: _fill(value, values) for key, value in case.env.items()}
+    before = _row_counts(backend)
+    garbage_before = Path(values["garbage"]).read_bytes() if "garbage" in values else None
+
+    done = backend.run(*argv, env=env, timeout=60)
+
+    assert done.code == case.code, (done.code, done.stderr)
+    assert done.stderr.startswith("error: "), done.stderr
+    assert done.stderr.endswith("\n") and done.stderr.count("\n") == 1, done.stderr
+    assert case.message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert done.stdout == ""
+    assert _row_counts(backend) == before
+    if garbage_before is not None:
+        # Nothing "repaired" (or overwrote) a file that is not ours.
+        assert Path(values["garbage"]).read_bytes() == garbage_before
+
+
+def test_no_secret_in_an_unreachable_database_message(backend: Backend) -> None:
+    done = backend.run("list", env={"BATCHCTL_DATABASE_URL": "postgresql+psycopg://batch:s3cr3t-pw@127.0.0.1:1/x"})
+    assert done.code == 5
+    assert "s3cr3t-pw" not in done.stderr + done.stdout
