@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from batchctl import leases, lifecycle
+from batchctl import leases, lifecycle, store
 from batchctl.config import Settings
 from batchctl.db import Database, Row, Tx, utcnow
 from batchctl.errors import (
@@ -122,11 +122,10 @@ class Runner:
         try:
             if pre_process:
                 strategy.pre_process(job)
-                if not self._finish_pre_process(job, token):
-                    return
-                if job.dry_run:
-                    return
-                job = self._job(self._reload(job.id), token)
+                processing = self._finish_pre_process(job, token)
+                if processing is None:
+                    return  # a dry run waiting for confirm, or refused (canceled meanwhile)
+                job = self._job(processing, token)
             strategy.process(job)
         except (JobCanceled, LeaseLost) as stop:
             log.info("%s: %s", job.id, stop)
@@ -155,14 +154,11 @@ class Runner:
             should_stop=self.should_stop,
         )
 
-    def _reload(self, job_id: str) -> Row:
-        from batchctl import store
+    def _finish_pre_process(self, job: Job, token: str) -> Row | None:
+        """pre_processed (+ confirmed and processing, unless dry run) in one transaction.
 
-        with self.db.transaction(write=False) as tx:
-            return store.get_job(tx, job_id)
-
-    def _finish_pre_process(self, job: Job, token: str) -> bool:
-        """pre_processed (+ confirmed and processing, unless dry run) in one transaction."""
+        Returns the job's row when this worker goes on to process it, else None.
+        """
         now = utcnow()
         release = {"worker": None, "lease_until": None, "attempts": 0}
         try:
@@ -175,19 +171,20 @@ class Runner:
                     worker=token,
                     set_columns={**job.pending_columns(), **release},
                 )
-                if not job.dry_run:
-                    lifecycle.apply(tx, job.id, lifecycle.AUTO_CONFIRM, now=now, event_data={"auto": True})
-                    lifecycle.apply(
-                        tx,
-                        job.id,
-                        lifecycle.START_PROCESSING,
-                        now=now,
-                        set_columns=leases.lease_columns(token, now, self.lease),
-                    )
+                if job.dry_run:
+                    return None
+                lifecycle.apply(tx, job.id, lifecycle.AUTO_CONFIRM, now=now, event_data={"auto": True})
+                row = lifecycle.apply(
+                    tx,
+                    job.id,
+                    lifecycle.START_PROCESSING,
+                    now=now,
+                    set_columns=leases.lease_columns(token, now, self.lease),
+                )
         except (InvalidTransition, NotFound) as refused:
             log.info("%s: not pre-processed: %s", job.id, refused)
-            return False
-        return True
+            return None
+        return store.decode_row(row)
 
     def _transition(self, job: Job, token: str, transition: lifecycle.Transition, columns: dict[str, object]) -> None:
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -164,8 +163,6 @@ class _BatchctlConsumer(Consumer):  # type: ignore[misc]
         return result
 
 
-def run_worker(settings: Settings, *, concurrency: int, burst: bool) -> float:
-    """Run a worker; return how long it ran (seconds)."""
-    started = time.monotonic()
+def run_worker(settings: Settings, *, concurrency: int, burst: bool) -> None:
+    """Run a worker until it is stopped (or, with ``burst``, until no job needs one)."""
     Worker(settings, concurrency=concurrency, burst=burst).run()
-    return time.monotonic() - started
