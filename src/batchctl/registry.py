@@ -20,6 +20,8 @@ ENTRY_POINT_GROUP = "batchctl.strategies"
 # Imported only when asked for: listing them must not cost their imports.
 BUILTINS = {
     "noop": "batchctl.builtin.noop:NoopStrategy",
+    "product-export": "batchctl.catalog.export_strategy:ProductExportStrategy",
+    "product-import": "batchctl.catalog.import_strategy:ProductImportStrategy",
 }
 
 

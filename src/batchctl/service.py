@@ -89,9 +89,17 @@ def create_job(rt: Runtime, batch_type: str, context: dict[str, Any], *, dry_run
 
 
 def confirm_job(rt: Runtime, job_id: str) -> Row:
-    """pre_processed → confirmed, for the job's owner."""
+    """pre_processed → confirmed, for the job's owner, unless pre-processing blocked it.
+
+    A strategy blocks confirmation by setting ``result.confirm_blocked`` to the reason (product-import
+    does, for a file with errors); the result no longer changes once the job is pre-processed.
+    """
     check_job_id(job_id)
     with rt.db.transaction() as tx:
+        current = store.get_job(tx, job_id)
+        blocked = (current.get("result") or {}).get("confirm_blocked")
+        if blocked and current["status"] == JobStatus.PRE_PROCESSED and current["created_by"] == rt.settings.user:
+            raise InvalidTransition(str(blocked))
         row = lifecycle.apply(tx, job_id, lifecycle.CONFIRM, now=utcnow(), user=rt.settings.user)
         return store.decode_row(row)
 

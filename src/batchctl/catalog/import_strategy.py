@@ -1,0 +1,324 @@
+"""``product-import``: Medusa's product CSV into the catalog, previewed row by row, applied in chunks.
+
+    batchctl template product-import -o products.csv
+    batchctl create --type product-import -c file=products.csv --dry-run
+    batchctl show ID            # counts in the stat descriptors, each bad row with its number
+    batchctl confirm ID
+
+Context: ``file_key`` (or ``file``): the CSV's path, made absolute at create; ``skip_bad_rows``
+(default false): import the good rows of a file that has bad ones; ``chunk_size`` (rows per committed
+chunk, default 5000).
+
+Rows are matched as Medusa does, by ``Product Id`` or else ``Product Handle``, and by ``Variant Id``.
+batchctl's extensions: a ``Product Id`` (or ``Variant Id``) the catalog does not know creates the
+product (variant) with that id instead of being refused, so that a catalog moves between databases
+with its ids; a row without ``Variant Id`` whose SKU is a variant of the same product updates that
+variant; a region named by a ``Price <Region> [<CUR>]`` column that does not exist is created.
+
+Pre-processing streams the file once: it checks every row, stores the counts and the errors (row,
+column, problem), and spools the good rows, parsed, to ``BATCHCTL_FILES/imports/ID.rows`` (Medusa's
+"ops file"; ``result.ops_file``). A file with errors cannot be confirmed (``result.confirm_blocked``
+says why) unless ``skip_bad_rows`` is set and the header itself is sound. Processing reads the spool
+from ``job.checkpoint`` (rows already committed) and commits each chunk with its progress, so a
+resumed job neither skips nor repeats a row; the CSV itself is not read again. The spool is removed
+when the job completes or is canceled while processing; a failed job keeps it, so that
+``batchctl retry`` resumes from the checkpoint (``prune`` should remove ``result.ops_file``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import marshal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from batchctl.catalog.bulk import no_jit, paused_gc
+from batchctl.catalog.columns import FIXED_COLUMNS, Header, parse_header
+from batchctl.catalog.csv_format import CellError, encode_rows, read_records
+from batchctl.catalog.import_apply import ImportApplier
+from batchctl.catalog.import_check import ImportChecker, Summary
+from batchctl.catalog.rows import ParsedRow, RowParser
+from batchctl.errors import JobCanceled
+from batchctl.strategy import BatchJobStrategy, Job
+
+CONTEXT_KEYS = ("file_key", "file", "skip_bad_rows", "chunk_size")
+DEFAULT_CHUNK_SIZE = 5000
+CHECK_CHUNK = 5000
+
+TEMPLATE_ROWS = (
+    # A product with one option and one variant, priced in two currencies.
+    {
+        "Product Handle": "coffee-mug",
+        "Product Title": "Coffee Mug",
+        "Product Description": "Every programmer's best friend.",
+        "Product Status": "published",
+        "Product Thumbnail": "https://example.com/images/coffee-mug.png",
+        "Product Weight": "400",
+        "Product Collection Title": "Kitchen",
+        "Product Collection Handle": "kitchen",
+        "Product Type": "Mug",
+        "Product Tags": "ceramic,gift",
+        "Product Discountable": "true",
+        "Variant Title": "One Size",
+        "Variant SKU": "MUG-ONE",
+        "Variant Inventory Quantity": "100",
+        "Variant Allow Backorder": "false",
+        "Variant Manage Inventory": "true",
+        "Price EUR": "10",
+        "Price USD": "12.5",
+        "Option 1 Name": "Size",
+        "Option 1 Value": "One Size",
+        "Image 1 Url": "https://example.com/images/coffee-mug.png",
+    },
+)
+# The dynamic columns of Medusa's own template (its admin's "Download template").
+TEMPLATE_DYNAMIC = ("Price EUR", "Price USD", "Option 1 Name", "Option 1 Value", "Image 1 Url", "Image 2 Url")
+
+
+class ImportRefused(RuntimeError):
+    """The import cannot run: its file has errors or changed since it was checked."""
+
+
+def ops_path(files_dir: Path, job_id: str) -> Path:
+    """Where pre-processing spools the checked rows for processing (Medusa's "ops file")."""
+    return files_dir / "imports" / f"{job_id}.rows"
+
+
+class ProductImportStrategy(BatchJobStrategy):
+    """Imports products from Medusa's CSV format (context: file_key, skip_bad_rows)."""
+
+    identifier = "product-import-strategy"
+    batch_type = "product-import"
+
+    def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
+        """Check that the file exists and can be read; store its absolute path."""
+        unknown = sorted(set(context) - set(CONTEXT_KEYS))
+        if unknown:
+            raise ValueError(
+                f"unknown context key {unknown[0]!r}; expected some of: file_key, skip_bad_rows, chunk_size"
+            )
+        if "file_key" in context and "file" in context:
+            raise ValueError("give the file as file_key or file, not both")
+        raw = context.get("file_key", context.get("file"))
+        if not isinstance(raw, str) or not raw:
+            raise ValueError("file_key is required: the path of the CSV to import, e.g. -c file=products.csv")
+        path = Path(raw).expanduser().resolve()
+        if not path.is_file():
+            raise ValueError(f"file_key {raw!r}: no such file ({path})")
+        try:
+            with path.open("rb") as handle:
+                handle.read(1)
+        except OSError as error:
+            raise ValueError(f"file_key {raw!r}: cannot read {path}: {error.strerror}") from None
+        skip = context.get("skip_bad_rows", False)
+        if not isinstance(skip, bool):
+            raise ValueError(f"skip_bad_rows must be true or false, got {skip!r}")
+        chunk_size = context.get("chunk_size", DEFAULT_CHUNK_SIZE)
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
+        return {"file_key": str(path), "skip_bad_rows": skip, "chunk_size": chunk_size}
+
+    def build_template(self) -> str:
+        """Medusa's template header (with its dynamic columns) and an example line."""
+        header = [column.name for column in FIXED_COLUMNS] + list(TEMPLATE_DYNAMIC)
+        lines = [header] + [[row.get(name, "") for name in header] for row in TEMPLATE_ROWS]
+        return encode_rows(lines).decode("utf-8")
+
+    # -- pre-processing ---------------------------------------------------------------------------------------
+
+    def pre_process(self, job: Job) -> None:
+        """Stream the file once: check and classify each row, spool the good ones, store counts and errors."""
+        path = Path(job.context["file_key"])
+        records = _records(path)
+        header = _header(records, path)
+        checker = ImportChecker(header)
+        spool = ops_path(job.files_dir, job.id)
+        spool.parent.mkdir(parents=True, exist_ok=True)
+        good = 0
+        try:
+            with spool.open("wb") as out:
+                _write_block(out, header.names)
+                with job.transaction() as tx:
+                    checker.check_header(tx)
+                if "Product Handle" in header.fixed:
+                    parser = RowParser(header)
+                    while True:
+                        with paused_gc():
+                            kept = _check_chunk(job, records, parser, checker, out)
+                        if kept is None:
+                            break
+                        good += kept
+        except BaseException:
+            spool.unlink(missing_ok=True)
+            raise
+        finally:
+            checker.close()
+        blocked = self._report(job, checker.summary, good)
+        if blocked:
+            spool.unlink(missing_ok=True)
+        else:
+            job.set_result(ops_file=str(spool))
+
+    def _report(self, job: Job, summary: Summary, good: int) -> str | None:
+        """Stat descriptors, errors and counts into the result; returns why the import cannot run, if it cannot."""
+        job.set_count(good)
+        p, v = summary.products, summary.variants
+        job.add_stat(
+            "product-import-count",
+            "Products/variants to import",
+            f"There will be {p['create']} products created ({p['update']} updated). "
+            f"{v['create']} variants will be created ({v['update']} updated).",
+        )
+        if summary.regions_to_create:
+            names = ", ".join(summary.regions_to_create)
+            job.add_stat("product-import-regions", "Regions to create", f"These regions will be created: {names}")
+        blocked = None
+        if summary.error_count:
+            listed = len(summary.errors)
+            kept = "" if summary.error_count <= listed else f" (the first {listed} errors are listed)"
+            if summary.header_errors:
+                message = (
+                    f"The header row has {summary.header_errors} errors; nothing can be imported until it is fixed."
+                )
+            elif job.context["skip_bad_rows"]:
+                message = f"{summary.bad_rows} rows have errors and will be skipped{kept}."
+            else:
+                message = (
+                    f"{summary.bad_rows} rows have errors{kept}; fix them, or skip them with -c skip_bad_rows=true."
+                )
+            job.add_stat("product-import-errors", "Rows with errors", message)
+            if summary.header_errors:
+                blocked = f"its header row has {summary.header_errors} errors; fix the file and create a new job"
+            elif not job.context["skip_bad_rows"]:
+                blocked = (
+                    f"{summary.bad_rows} of its rows have errors; fix the file and create a new job, "
+                    "or create it with -c skip_bad_rows=true to import only the good rows"
+                )
+        if blocked:
+            blocked = f"Cannot import {job.context['file_key']}: {blocked} (the errors: `batchctl show {job.id}`)"
+        job.set_result(
+            errors=summary.errors,
+            error_count=summary.error_count,
+            bad_rows=summary.bad_rows,
+            rows=summary.rows,
+            operations={
+                "product_create": p["create"],
+                "product_update": p["update"],
+                "variant_create": v["create"],
+                "variant_update": v["update"],
+            },
+            confirm_blocked=blocked,
+        )
+        return blocked
+
+    # -- processing -------------------------------------------------------------------------------------------
+
+    def process(self, job: Job) -> None:
+        """Apply the checked rows chunk by chunk from the checkpoint; each chunk commits with its progress."""
+        blocked = job.result.get("confirm_blocked")
+        if blocked:
+            raise ImportRefused(blocked)
+        spool = ops_path(job.files_dir, job.id)
+        if not spool.exists():
+            raise ImportRefused(f"the checked rows of this import ({spool}) are gone; create a new import job")
+        try:
+            self._apply_spool(job, spool)
+        except JobCanceled:
+            spool.unlink(missing_ok=True)  # a canceled job is not resumed: its rows are not needed any more
+            raise
+        spool.unlink(missing_ok=True)
+        job.set_result(ops_file=None)
+
+    @staticmethod
+    def _apply_spool(job: Job, spool: Path) -> None:
+        with spool.open("rb") as source:
+            header = parse_header(_read_block(source))
+            applier = ImportApplier(header)
+            rows = itertools.islice(_spooled(source, RowParser(header)), job.checkpoint, None)
+            size = int(job.context["chunk_size"])
+            while True:
+                with paused_gc():
+                    applied = _apply_chunk(job, rows, applier, size)
+                if not applied:
+                    return
+
+
+# The chunk helpers keep each chunk's objects in their own frame, so that they are freed (by reference
+# counting) before paused_gc() lets the collector run again: it then has nothing big to walk.
+
+
+def _check_chunk(
+    job: Job, records: Iterator[tuple[int, list[str]]], parser: RowParser, checker: ImportChecker, out: Any
+) -> int | None:
+    """Check the next chunk of rows and spool the good ones; how many were kept (None: no rows left)."""
+    chunk = list(itertools.islice(records, CHECK_CHUNK))
+    if not chunk:
+        return None
+    parsed = parser.parse_chunk(chunk)
+    with job.transaction() as tx:
+        no_jit(tx)
+        checker.check_rows(tx, parsed)
+        job.advance(0)  # renew the lease, stop here if canceled
+    bad = set(checker.bad_rows)
+    checker.bad_rows.clear()
+    kept = [parser.to_record(row) for row in parsed if row.row not in bad]
+    _write_block(out, kept)
+    return len(kept)
+
+
+def _apply_chunk(job: Job, rows: Iterator[ParsedRow], applier: ImportApplier, size: int) -> int:
+    """Apply the next ``size`` spooled rows with their progress, in one transaction; how many (0: none left)."""
+    chunk = list(itertools.islice(rows, size))
+    if not chunk:
+        return 0
+    with job.transaction() as tx:
+        no_jit(tx)
+        try:
+            applier.apply(tx, chunk)
+        except Exception as error:
+            first, last = chunk[0].row, chunk[-1].row
+            raise RuntimeError(f"rows {first}-{last} could not be imported: {error}") from error
+        job.advance(len(chunk))
+    return len(chunk)
+
+
+def _write_block(out: Any, value: Any) -> None:
+    # Length-prefixed marshal blocks: marshal.load() on a file reads it in tiny pieces, loads() on bytes does not.
+    data = marshal.dumps(value)
+    out.write(len(data).to_bytes(8, "little"))
+    out.write(data)
+
+
+def _read_block(source: Any) -> Any:
+    size = source.read(8)
+    if len(size) < 8:
+        raise EOFError
+    return marshal.loads(source.read(int.from_bytes(size, "little")))
+
+
+def _spooled(source: Any, parser: RowParser) -> Iterator[ParsedRow]:
+    """The rows pre-processing checked and kept, in file order."""
+    while True:
+        try:
+            records = _read_block(source)
+        except EOFError:
+            return
+        for record in records:
+            yield parser.from_record(record)
+
+
+def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    try:
+        yield from read_records(path)
+    except CellError as error:
+        raise ImportRefused(f"{path}: {error}") from None
+    except FileNotFoundError:
+        raise ImportRefused(f"{path} no longer exists") from None
+
+
+def _header(records: Iterator[tuple[int, list[str]]], path: Path) -> Header:
+    first = next(records, None)
+    if first is None:
+        raise ImportRefused(f"{path} is empty; it needs a header row (see `batchctl template product-import`)")
+    return parse_header(first[1])

@@ -1,0 +1,291 @@
+"""Medusa's product CSV without a database: cell codecs, the formula guard, headers, rows and file reading."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from batchctl.catalog.columns import FIXED_COLUMNS, Problem, export_header, parse_header
+from batchctl.catalog.csv_format import (
+    CellError,
+    encode_rows,
+    format_amount,
+    guard,
+    parse_amount,
+    parse_bool,
+    parse_int,
+    read_records,
+    unguard,
+)
+from batchctl.catalog.import_check import MAX_ERRORS, Summary
+from batchctl.catalog.import_strategy import ProductImportStrategy
+from batchctl.catalog.rows import RowParser
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+# The header of Medusa v1's own import template (its admin's "Download template"), verbatim.
+MEDUSA_TEMPLATE_HEADER = (
+    "Product Id;Product Handle;Product Title;Product Subtitle;Product Description;Product Status;Product Thumbnail;"
+    "Product Weight;Product Length;Product Width;Product Height;Product HS Code;Product Origin Country;"
+    "Product MID Code;Product Material;Product Collection Title;Product Collection Handle;Product Type;Product Tags;"
+    "Product Discountable;Product External Id;Product Profile Name;Product Profile Type;Variant Id;Variant Title;"
+    "Variant SKU;Variant Barcode;Variant Inventory Quantity;Variant Allow Backorder;Variant Manage Inventory;"
+    "Variant Weight;Variant Length;Variant Width;Variant Height;Variant HS Code;Variant Origin Country;"
+    "Variant MID Code;Variant Material;Price EUR;Price USD;Option 1 Name;Option 1 Value;Image 1 Url;Image 2 Url"
+)
+
+
+# -- the formula guard ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("+cmd", "'+cmd"),
+        ("-cmd|calc", "'-cmd|calc"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tindented", "'\tindented"),
+        ("\rreturn", "'\rreturn"),
+        ("'=already quoted", "''=already quoted"),
+        ("-5", "-5"),  # a plain number is not a formula, and other readers need it as it is
+        ("+3.25", "+3.25"),
+        ("plain", "plain"),
+        ("'quoted text", "'quoted text"),
+        ("", ""),
+    ],
+)
+def test_guard_neutralises_formula_starts_and_nothing_else(value: str, cell: str) -> None:
+    assert guard(value) == cell
+    assert unguard(cell) == value
+
+
+@given(st.text())
+def test_unguard_undoes_guard_for_any_text(value: str) -> None:
+    assert unguard(guard(value)) == value
+
+
+@given(st.text())
+def test_a_guarded_cell_never_starts_a_formula(value: str) -> None:
+    cell = guard(value)
+    starts_formula = cell[:1] in ("=", "+", "-", "@", "\t", "\r")
+    assert not starts_formula or cell.lstrip("+-").replace(".", "", 1).isdigit()
+
+
+# -- values --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "text"),
+    [(1250, "eur", "12.5"), (1200, "usd", "12"), (1205, "eur", "12.05"), (0, "eur", "0"), (1250, "jpy", "1250")],
+)
+def test_amounts_are_written_like_medusa_and_read_back(minor: int, currency: str, text: str) -> None:
+    assert format_amount(minor, currency) == text
+    assert parse_amount(text, currency) == minor
+
+
+@given(st.integers(min_value=0, max_value=10**12), st.sampled_from(["eur", "usd", "jpy", "krw", "gbp"]))
+def test_every_amount_survives_format_then_parse(minor: int, currency: str) -> None:
+    assert parse_amount(format_amount(minor, currency), currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "problem"),
+    [
+        ("12,50", "eur", "is not an amount"),
+        ("-1", "eur", "negative"),
+        ("1.005", "eur", "too many decimals for EUR (at most 2 decimals)"),
+        ("10.5", "jpy", "too many decimals for JPY (no decimals)"),
+        ("NaN", "eur", "is not an amount"),
+    ],
+)
+def test_bad_amounts_say_what_is_wrong(text: str, currency: str, problem: str) -> None:
+    with pytest.raises(CellError, match=re.escape(problem)):
+        parse_amount(text, currency)
+
+
+def test_booleans_and_whole_numbers() -> None:
+    assert [parse_bool(t) for t in ("true", "FALSE", "yes", "0")] == [True, False, True, False]
+    with pytest.raises(CellError, match="'maybe' is not a boolean"):
+        parse_bool("maybe")
+    assert parse_int("12") == 12 and parse_int("12.0") == 12 and parse_int("-3") == -3
+    with pytest.raises(CellError, match="not a whole number"):
+        parse_int("1.5")
+    with pytest.raises(CellError, match="must be 0 or more"):
+        parse_int("-1", minimum=0)
+
+
+# -- headers -------------------------------------------------------------------------------------------------------
+
+
+def test_medusa_s_template_header_is_read_without_problems() -> None:
+    header = parse_header(MEDUSA_TEMPLATE_HEADER.split(";"))
+    assert header.problems == []
+    assert len(header.fixed) == len(FIXED_COLUMNS)
+    assert [(p.currency, p.region) for p in header.prices] == [("eur", None), ("usd", None)]
+    assert [(o.number, o.name_index is not None, o.value_index is not None) for o in header.options] == [
+        (1, True, True)
+    ]
+    assert len(header.images) == 2
+
+
+def test_header_names_are_matched_like_medusa_s_older_spellings() -> None:
+    names = [
+        "product handle",
+        "Product External ID",
+        "Variant Allow backorder",
+        "Price Europe [eur]",
+        "Sales channel 1 Name",
+    ]
+    header = parse_header(names)
+    assert header.problems == []
+    assert set(header.fixed) == {"Product Handle", "Product External Id", "Variant Allow Backorder"}
+    assert [(p.currency, p.region) for p in header.prices] == [("eur", "Europe")]
+
+
+def test_header_problems_are_named() -> None:
+    header = parse_header(["Product Title", "Colour", "Price XYZ", "Price for EU", "Option 2 Value", "Product Title"])
+    problems = {(p.column, p.code) for p in header.problems}
+    assert problems == {
+        ("Colour", "unknown_column"),
+        ("Price XYZ", "unknown_currency"),
+        ("Price for EU", "invalid_price_column"),
+        ("Option 2 Value", "missing_column"),
+        ("Product Title", "duplicate_column"),
+        ("Product Handle", "missing_column"),
+    }
+
+
+def test_export_header_puts_prices_then_options_then_images_after_the_fixed_columns() -> None:
+    shape = {"currencies": ["eur", "usd"], "regions": [["Europe", "eur"]], "options": 2, "images": 1}
+    names = export_header(shape)
+    assert names[: len(FIXED_COLUMNS)] == [c.name for c in FIXED_COLUMNS]
+    assert names[len(FIXED_COLUMNS) :] == [
+        "Price EUR",
+        "Price USD",
+        "Price Europe [EUR]",
+        "Option 1 Name",
+        "Option 1 Value",
+        "Option 2 Name",
+        "Option 2 Value",
+        "Image 1 Url",
+    ]
+
+
+def test_the_template_is_medusa_s_header_plus_an_example_line() -> None:
+    text = ProductImportStrategy().build_template()
+    lines = text.split("\r\n")
+    assert lines[0] == MEDUSA_TEMPLATE_HEADER
+    assert lines[2:] == [""]  # one example line, CRLF-terminated
+    [example] = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert example["Product Handle"] == "coffee-mug" and example["Price EUR"] == "10"
+
+
+# -- rows ----------------------------------------------------------------------------------------------------------
+
+
+def test_a_template_row_parses_into_typed_values() -> None:
+    records = list(read_records(DATA / "medusa_template.csv"))
+    parser = RowParser(parse_header(records[0][1]))
+    mug, first_sweatpants = parser.parse_chunk(records[1:3])
+    assert mug.problems == [] and first_sweatpants.problems == []
+    assert mug.handle == "coffee-mug" and mug.product["weight"] == 400 and mug.product["discountable"] is True
+    assert mug.variant["inventory_quantity"] == 100 and mug.variant["allow_backorder"] is False
+    assert [(price.currency, price.region, amount) for price, amount in mug.prices] == [
+        ("eur", None, 1000),
+        ("usd", None, 1250),
+        ("eur", "Europe", None),
+    ]
+    assert first_sweatpants.product["description"].startswith(
+        'Reimagine the feeling of "classic" sweatpants; cotton,\n'
+    )
+    assert first_sweatpants.tags == ["cotton", "comfort"]
+    assert first_sweatpants.collection == ("basics", "Basics")
+    assert first_sweatpants.option_names == ["Size"] and first_sweatpants.option_values == [("Size", "S")]
+    assert len(first_sweatpants.images) == 2
+
+
+def test_row_problems_name_the_column_and_the_value() -> None:
+    header = parse_header(
+        ["Product Handle", "Product Weight", "Variant Allow Backorder", "Price EUR", "Option 1 Value"]
+    )
+    parser = RowParser(header)
+    [row] = parser.parse_chunk([(7, ["", "heavy", "maybe", "1,5", "Red", "extra"])])
+    found = {(p.column, p.code) for p in row.problems}
+    assert found == {
+        ("", "row_length"),
+        ("Product Handle", "missing_value"),
+        ("Product Weight", "invalid_number"),
+        ("Variant Allow Backorder", "invalid_boolean"),
+        ("Price EUR", "invalid_amount"),
+        ("Option 1 Value", "option_without_name"),  # the file has no Option 1 Name column at all
+    }
+    assert row.row == 7
+
+
+def test_a_nul_character_is_a_problem_of_its_row() -> None:
+    parser = RowParser(parse_header(["Product Handle", "Product Title"]))
+    good, bad = parser.parse_chunk([(2, ["mug", "Mug"]), (3, ["cup", "C\x00p"])])
+    assert good.problems == []
+    assert [(p.column, p.code) for p in bad.problems] == [("", "invalid_character")]
+
+
+def test_short_rows_are_padded_and_spool_records_round_trip() -> None:
+    header = parse_header(MEDUSA_TEMPLATE_HEADER.split(";"))
+    parser = RowParser(header)
+    [row] = parser.parse_chunk(
+        [(2, ["", "mug", "Mug", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "a,b"])]
+    )
+    assert row.problems == [] and row.tags == ["a", "b"] and row.has_variant is False
+    copy = parser.from_record(parser.to_record(row))
+    assert (copy.handle, copy.product, copy.tags, copy.variant, copy.first) == (
+        row.handle,
+        row.product,
+        row.tags,
+        row.variant,
+        True,
+    )
+
+
+# -- files ---------------------------------------------------------------------------------------------------------
+
+
+def test_records_are_numbered_as_a_spreadsheet_shows_them(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_bytes('\ufeffProduct Handle;Product Description\r\na;"two\r\nlines"\r\n\r\nb;plain\r\n'.encode())
+    assert list(read_records(path)) == [
+        (1, ["Product Handle", "Product Description"]),
+        (2, ["a", "two\r\nlines"]),
+        (4, ["b", "plain"]),
+    ]
+
+
+def test_a_comma_separated_file_is_read_too(tmp_path: Path) -> None:
+    path = tmp_path / "commas.csv"
+    path.write_text("Product Handle,Product Title\nmug,Mug\n", encoding="utf-8")
+    assert [cells for _, cells in read_records(path)] == [["Product Handle", "Product Title"], ["mug", "Mug"]]
+
+
+def test_bytes_that_are_not_utf8_are_refused_with_their_row(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("Product Handle\nok\ncaf\xe9\n".encode("latin-1"))
+    with pytest.raises(CellError, match="not UTF-8"):
+        list(read_records(path))
+
+
+def test_encoded_rows_use_medusa_s_dialect() -> None:
+    assert encode_rows([["a;b", 'say "hi"', "plain"], ["x", "", "y"]]) == b'"a;b";"say ""hi""";plain\r\nx;;y\r\n'
+
+
+def test_the_errors_kept_are_capped_and_the_rest_counted() -> None:
+    summary = Summary()
+    for row in range(2, MAX_ERRORS + 7):
+        summary.add_error(row, Problem("Variant SKU", "duplicate_sku", "taken"))
+    assert summary.error_count == MAX_ERRORS + 5
+    assert len(summary.errors) == MAX_ERRORS
+    assert summary.errors[0] == {"row": 2, "code": "duplicate_sku", "message": "taken", "column": "Variant SKU"}
