@@ -246,3 +246,19 @@ class MoneyAmount(SQLModel, table=True):
     currency_code: str = Field(max_length=3)
     region_id: int | None = _fk("region.id", nullable=True, type_=sa.Integer)
     amount: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+
+
+class BatchWorker(SQLModel, table=True):
+    """A worker process, kept fresh by its heartbeat so the CLI knows whether work will start."""
+
+    __tablename__ = "batch_worker"
+
+    id: str = Field(primary_key=True, max_length=200)
+    host: str = Field(max_length=255)
+    pid: int
+    concurrency: int
+    queue: str = Field(max_length=500)
+    queue_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    started_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+    seen_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False, index=True))
+    stopped_at: datetime | None = _ts()

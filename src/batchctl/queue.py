@@ -36,6 +36,7 @@ class _OutageTolerantDequeue:
 
     _outage_lock = threading.Lock()
     _outage_since: float | None = None
+    outage: str | None = None  # what the last failed read said, while the queue is down
 
     def dequeue(self) -> Any:
         try:
@@ -45,6 +46,7 @@ class _OutageTolerantDequeue:
                 first = type(self)._outage_since is None
                 if first:
                     type(self)._outage_since = time.monotonic()
+                    type(self).outage = f"{type(error).__name__}: {error}"
                 down_for = time.monotonic() - (type(self)._outage_since or 0.0)
             if first:
                 log.warning("queue unavailable (%s: %s); waiting for it", type(error).__name__, error)
@@ -54,6 +56,7 @@ class _OutageTolerantDequeue:
             with self._outage_lock:
                 if type(self)._outage_since is not None:
                     type(self)._outage_since = None
+                    type(self).outage = None
                     log.warning("queue available again")
         return task
 

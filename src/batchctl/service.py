@@ -143,6 +143,17 @@ def retry_job(rt: Runtime, job_id: str) -> Row:
         return store.decode_row(row)
 
 
+def start_warning(rt: Runtime) -> str | None:
+    """Why work just created or confirmed will wait (no live worker, or none reaching the queue), or None."""
+    from datetime import timedelta
+
+    from batchctl import presence
+
+    stale_after = timedelta(seconds=2 * rt.settings.lease_seconds)
+    with rt.db.transaction(write=False) as tx:
+        return presence.start_warning(presence.live_workers(tx, now=utcnow(), stale_after=stale_after))
+
+
 def get_job(rt: Runtime, job_id: str) -> Row:
     """One job."""
     check_job_id(job_id)

@@ -9,17 +9,18 @@ later and a duplicated one does nothing.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import timedelta
 from typing import Any
 
 from huey.consumer import Consumer, ConsumerStopped
 
-from batchctl import leases
-from batchctl.config import Settings
+from batchctl import leases, presence
+from batchctl.config import Settings, mask_url
 from batchctl.db import utcnow
 from batchctl.errors import BackendUnavailable
-from batchctl.queue import check_queue, make_huey
+from batchctl.queue import check_queue, make_huey, queue_file
 from batchctl.runner import Runner
 from batchctl.service import Runtime
 
@@ -43,6 +44,8 @@ class Worker:
         self._busy_lock = threading.Lock()
         self.wake = self.huey.task(name="wake")(self._handle)
         self.idle_dispatches = 0
+        self.worker_id = leases.new_token()
+        self.enqueue_error: str | None = None
 
     def _handle(self, event: str, job_id: str) -> None:
         with self._busy_lock:
@@ -66,8 +69,14 @@ class Worker:
         stale = timedelta(seconds=self.settings.reconcile_interval)
         with self.db.transaction() as tx:
             due = leases.wake_due(tx, utcnow(), stale)
-            for event, job_id in due:
-                self.wake(event, job_id)
+            try:
+                for event, job_id in due:
+                    self.wake(event, job_id)
+            except Exception as error:  # the queue refused a wake-up: the marks roll back with the raise
+                self.enqueue_error = f"{type(error).__name__}: {error}"
+                raise
+        if due:
+            self.enqueue_error = None
         return len(due)
 
     def _dispatch_loop(self) -> None:
@@ -86,15 +95,20 @@ class Worker:
             if not found:
                 self.stop.wait(delay)
 
+    def queue_error(self) -> str | None:
+        """Why this worker cannot use the queue right now, or None."""
+        return self.enqueue_error or getattr(type(self.huey), "outage", None)
+
     def _heartbeat_loop(self) -> None:
         lease = timedelta(seconds=self.settings.lease_seconds)
         while not self.stop.wait(self.settings.lease_seconds / 3):
-            held = self.runner.active.snapshot()
-            if not held:
-                continue
             try:
                 with self.db.transaction() as tx:
-                    leases.renew(tx, held, utcnow(), lease)
+                    now = utcnow()
+                    presence.beat(tx, self.worker_id, now=now, queue_error=self.queue_error())
+                    held = self.runner.active.snapshot()
+                    if held:
+                        leases.renew(tx, held, now, lease)
             except Exception as error:
                 log.warning("heartbeat: %s", error)
                 self.db.discard_connection()
@@ -114,6 +128,16 @@ class Worker:
             threading.Thread(target=self._dispatch_loop, name="batchctl-dispatcher", daemon=True),
             threading.Thread(target=self._heartbeat_loop, name="batchctl-heartbeat", daemon=True),
         ]
+        with self.db.transaction() as tx:
+            presence.register(
+                tx,
+                self.worker_id,
+                host=leases.HOST,
+                pid=os.getpid(),
+                concurrency=self.concurrency,
+                queue=mask_url(self.settings.redis_url) if self.settings.redis_url else str(queue_file(self.settings)),
+                now=utcnow(),
+            )
         for thread in threads:
             thread.start()
         consumer = _BatchctlConsumer(
@@ -133,6 +157,11 @@ class Worker:
             self.stop.set()
             for thread in threads:
                 thread.join(timeout=5)
+            try:
+                with self.db.transaction() as tx:
+                    presence.stop(tx, self.worker_id, now=utcnow())
+            except BackendUnavailable as error:  # it will simply look stale to the CLI
+                log.warning("could not record this worker's exit: %s", error)
 
 
 class _BatchctlConsumer(Consumer):  # type: ignore[misc]

@@ -135,21 +135,33 @@ class PrivateRedis:
 def test_redis_down_then_back_every_job_completes_with_no_command_run_by_hand(backend: Backend) -> None:
     redis = PrivateRedis(backend.tmp)
     redis.start()
-    env = {"BATCHCTL_REDIS_URL": redis.url, "BATCHCTL_RECONCILE_INTERVAL": "2"}
+    env = {"BATCHCTL_REDIS_URL": redis.url, "BATCHCTL_RECONCILE_INTERVAL": "2", "BATCHCTL_LEASE_SECONDS": "1.5"}
     try:
         backend.start_worker(env=env)
         before = backend.cli("create", "--type", "test-chunks", "-c", "count=3", "-q", env=env).stdout.strip()
         assert backend.cli("wait", before, "--timeout", "30", env=env).code == 0
 
         redis.stop()
-        created = [backend.cli("create", "--type", "test-chunks", "-c", "count=3", "-q", env=env) for _ in range(5)]
+        # The row is the truth: create still succeeds, and says the work waits for the queue once the
+        # worker has reported the outage (its heartbeat runs every lease/3).
+        warned = wait_until(
+            lambda: (
+                (r := backend.cli("create", "--type", "test-chunks", "-c", "count=3", "--json", env=env)).code == 0
+                and "the queue is unavailable to every worker" in r.stderr
+                and r
+            ),
+            timeout=20,
+        )
+        assert warned.stderr.startswith("warning: ") and warned.stderr.endswith("the job starts when it is back\n")
+        created = [backend.cli("create", "--type", "test-chunks", "-c", "count=3", "-q", env=env) for _ in range(4)]
         assert all(result.code == 0 for result in created), [r.stderr for r in created]
+        ids = [result.stdout.strip() for result in created] + [warned.json()["id"]]
         dry = backend.cli("create", "--type", "test-chunks", "-c", "count=3", "--dry-run", "-q", env=env).stdout.strip()
         time.sleep(1.0)
         redis.start()  # a fresh, empty Redis: every wake-up sent before is gone
         assert backend.cli("wait", dry, "--for", "pre_processed", "--timeout", "60", env=env).code == 0
         assert backend.cli("confirm", dry, "-q", env=env).code == 0
-        for job_id in [result.stdout.strip() for result in created] + [dry]:
+        for job_id in [*ids, dry]:
             assert backend.cli("wait", job_id, "--timeout", "60", env=env).code == 0
             assert committed_chunks(backend, job_id) == [0, 1, 2]
     finally:
@@ -157,3 +169,23 @@ def test_redis_down_then_back_every_job_completes_with_no_command_run_by_hand(ba
         redis.stop()
     # The outage is reported once, not once per poll.
     assert backend.worker_log.count("queue unavailable") <= 2, backend.worker_log[-2000:]
+
+
+def test_create_warns_when_no_worker_runs_and_workers_lists_the_live_ones(backend: Backend) -> None:
+    env = {"BATCHCTL_LEASE_SECONDS": "1.5"}
+    alone = backend.cli("create", "--type", "noop", "--json", env=env)
+    assert alone.code == 0
+    assert alone.stderr == "warning: no worker is running; the job starts when `batchctl worker` runs\n"
+    assert backend.cli("create", "--type", "noop", "-q", env=env).stderr == ""  # -q stays quiet
+
+    worker = backend.start_worker("--concurrency", "3", env=env)
+    listed = wait_until(lambda: backend.cli("workers", "--json", env=env).json()["workers"])
+    [entry] = listed
+    assert entry["pid"] == worker.pid and entry["concurrency"] == 3 and entry["queue_error"] is None
+    with_worker = backend.cli("create", "--type", "noop", "--json", env=env)
+    assert with_worker.code == 0 and with_worker.stderr == ""
+
+    backend.stop_workers()
+    assert backend.cli("workers", "--json", env=env).json()["workers"] == []
+    [stopped] = backend.cli("workers", "--all", "--json", env=env).json()["workers"]
+    assert stopped["stopped_at"] is not None

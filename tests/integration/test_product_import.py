@@ -326,11 +326,13 @@ def test_a_failed_import_keeps_its_spool_and_a_retry_resumes_from_the_checkpoint
 
     job_id = create(backend, "product-import", "-c", f"file={kept}", "-c", "chunk_size=2")
     spool = ops_path(Path(backend.env["BATCHCTL_FILES"]), job_id)
-    backend.start_worker()
+    # A short lease: under load SQLite may first report the renamed table as locked, which the worker
+    # treats as an outage and leaves to the lease; the resumed attempt then fails on the missing table.
+    backend.start_worker(env=SHORT_LEASE)
     wait_until(lambda: (show(backend, job_id)["result"] or {}).get("advancement_count", 0) >= 100)
     with backend.database().transaction() as tx:
         tx.execute("ALTER TABLE money_amount RENAME TO money_amount_gone")  # the next chunk fails
-    assert backend.cli("wait", job_id, "--timeout", "60").code == 1
+    assert backend.cli("wait", job_id, "--timeout", "90").code == 1
     failed = show(backend, job_id)
     assert failed["status"] == "failed"
     assert "could not be imported" in failed["result"]["errors"][-1]["message"]

@@ -38,6 +38,53 @@ def worker(
     run_worker(runtime().settings, concurrency=concurrency, burst=burst)
 
 
+def workers(
+    show_all: Annotated[bool, typer.Option("--all", help="Also workers that stopped or went silent.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the workers that are alive (seen within two leases), and whether they reach the queue."""
+    from datetime import timedelta
+
+    from batchctl import presence
+    from batchctl.db import utcnow
+    from batchctl.store import iso
+
+    rt = runtime()
+    stale_after = timedelta(days=36500) if show_all else timedelta(seconds=2 * rt.settings.lease_seconds)
+    with rt.db.transaction(write=False) as tx:
+        rows = presence.live_workers(tx, now=utcnow(), stale_after=stale_after, include_stopped=show_all)
+    found = [
+        {
+            "id": row["id"],
+            "host": row["host"],
+            "pid": row["pid"],
+            "concurrency": row["concurrency"],
+            "queue": row["queue"],
+            "queue_error": row["queue_error"],
+            "started_at": iso(row["started_at"]),
+            "seen_at": iso(row["seen_at"]),
+            "stopped_at": iso(row["stopped_at"]),
+        }
+        for row in rows
+    ]
+    if as_json:
+        render.emit_json({"workers": found})
+        return
+    render.emit_table(
+        ["ID", "CONCURRENCY", "QUEUE", "SEEN", "STATE"],
+        [
+            [
+                w["id"],
+                str(w["concurrency"]),
+                w["queue"],
+                w["seen_at"] or "",
+                "stopped" if w["stopped_at"] else (f"queue down: {w['queue_error']}" if w["queue_error"] else "ok"),
+            ]
+            for w in found
+        ],
+    )
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the schema migrations (safe to run again)."""
@@ -150,6 +197,7 @@ def products_count(
 def register(app: typer.Typer) -> None:
     """Add the operating commands to ``app``."""
     app.command()(worker)
+    app.command()(workers)
     app.command()(strategies)
     app.command()(template)
     app.command()(prune)

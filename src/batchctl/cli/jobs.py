@@ -51,6 +51,17 @@ def parse_context(text: str | None, file: Path | None, pairs: list[str]) -> dict
     return dict(context)
 
 
+def _warn_if_work_waits(quiet: bool) -> None:
+    """After create/confirm/retry: say so when no worker will pick the job up soon (not with -q)."""
+    from batchctl import service
+
+    if quiet:
+        return
+    warning = service.start_warning(runtime())
+    if warning:
+        render.warn(warning)
+
+
 def _print_job(job_row: dict[str, Any], *, as_json: bool, quiet: bool) -> None:
     from batchctl.store import public_job
 
@@ -84,6 +95,7 @@ def create(
 
     row = service.create_job(runtime(), batch_type, parse_context(context, context_file, pairs or []), dry_run=dry_run)
     _print_job(row, as_json=as_json, quiet=quiet)
+    _warn_if_work_waits(quiet)
 
 
 def confirm(job_id: JobId, as_json: JsonOption = False, quiet: QuietOption = False) -> None:
@@ -94,6 +106,7 @@ def confirm(job_id: JobId, as_json: JsonOption = False, quiet: QuietOption = Fal
     from batchctl import service
 
     _print_job(service.confirm_job(runtime(), job_id), as_json=as_json, quiet=quiet)
+    _warn_if_work_waits(quiet)
 
 
 def cancel(job_id: JobId, as_json: JsonOption = False, quiet: QuietOption = False) -> None:
@@ -108,6 +121,7 @@ def retry(job_id: JobId, as_json: JsonOption = False, quiet: QuietOption = False
     from batchctl import service
 
     _print_job(service.retry_job(runtime(), job_id), as_json=as_json, quiet=quiet)
+    _warn_if_work_waits(quiet)
 
 
 def show(job_id: JobId, as_json: JsonOption = False) -> None:
