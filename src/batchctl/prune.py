@@ -20,14 +20,22 @@ class Pruned:
     files: list[Path]
 
 
-def _owned_file(row: Row, files_dir: Path) -> Path | None:
-    """A job's file, only when it lies inside BATCHCTL_FILES: prune never deletes anything else."""
-    key = (row.get("result") or {}).get("file_key")
-    if not key:
-        return None
+# The result fields that name files a job wrote: an export's output, an import's spool of checked rows.
+FILE_FIELDS = ("file_key", "ops_file")
+
+
+def _owned_files(row: Row, files_dir: Path) -> list[Path]:
+    """A job's files, only those inside BATCHCTL_FILES: prune never deletes anything else."""
     root = files_dir.resolve()
-    path = (files_dir / key).resolve() if not Path(key).is_absolute() else Path(key).resolve()
-    return path if path.is_relative_to(root) and path.is_file() else None
+    found = []
+    for field in FILE_FIELDS:
+        key = (row.get("result") or {}).get(field)
+        if not key:
+            continue
+        path = (files_dir / key).resolve()  # an absolute key stays itself
+        if path.is_relative_to(root) and path.is_file():
+            found.append(path)
+    return found
 
 
 def prune_finished(db: Database, *, finished_before: datetime, files_dir: Path, dry_run: bool) -> Pruned:
@@ -49,7 +57,7 @@ def prune_finished(db: Database, *, finished_before: datetime, files_dir: Path, 
                 break
             ids = [row["id"] for row in rows]
             after = ids[-1]
-            files = [path for row in rows if (path := _owned_file(row, files_dir)) is not None]
+            files = [path for row in rows for path in _owned_files(row, files_dir)]
             if not dry_run:
                 placeholders, params = tx.in_list("id", ids)
                 tx.execute(f"DELETE FROM batch_job_event WHERE job_id IN ({placeholders})", params)
