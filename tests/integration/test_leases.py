@@ -8,22 +8,9 @@ import subprocess
 
 from batchctl.worker import Worker
 from tests.conftest import Backend, wait_until
+from tests.integration.jobs import advanced, committed_chunks, show
 
 SHORT_LEASE = {"BATCHCTL_LEASE_SECONDS": "1"}
-
-
-def show(backend: Backend, job_id: str) -> dict:
-    return backend.cli("show", job_id, "--json").json()
-
-
-def advanced(backend: Backend, job_id: str) -> int:
-    return int((show(backend, job_id)["result"] or {}).get("advancement_count", 0))
-
-
-def committed_chunks(backend: Backend, job_id: str) -> list[int]:
-    with backend.database().transaction(write=False) as tx:
-        rows = tx.execute("SELECT chunk FROM test_chunk WHERE job_id = :id ORDER BY chunk", {"id": job_id}).all()
-    return [row["chunk"] for row in rows]
 
 
 def test_a_killed_worker_s_job_resumes_from_its_checkpoint(backend: Backend) -> None:

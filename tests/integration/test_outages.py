@@ -15,20 +15,7 @@ import psycopg
 import pytest
 
 from tests.conftest import PG_ADMIN_URL, Backend, wait_until
-
-
-def show(backend: Backend, job_id: str) -> dict:
-    return backend.cli("show", job_id, "--json").json()
-
-
-def advanced(backend: Backend, job_id: str) -> int:
-    return int((show(backend, job_id)["result"] or {}).get("advancement_count", 0))
-
-
-def committed_chunks(backend: Backend, job_id: str) -> list[int]:
-    with backend.database().transaction(write=False) as tx:
-        rows = tx.execute("SELECT chunk FROM test_chunk WHERE job_id = :id ORDER BY chunk", {"id": job_id}).all()
-    return [row["chunk"] for row in rows]
+from tests.integration.jobs import advanced, committed_chunks, show
 
 
 @contextlib.contextmanager
