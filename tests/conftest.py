@@ -98,6 +98,17 @@ class Backend:
         )
         return Result(done.returncode, done.stdout, done.stderr)
 
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        """Start a batchctl command as a real process, not waited for (for races); read it with communicate()."""
+        return subprocess.Popen(
+            [*BATCHCTL, *args],
+            env={**os.environ, **self.env},
+            cwd=self.tmp,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def start_worker(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """Start ``batchctl worker`` as a real process; it is stopped when the test ends.
 

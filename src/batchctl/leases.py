@@ -39,47 +39,45 @@ def lease_columns(token: str, now: datetime, lease: timedelta) -> dict[str, obje
     return {"worker": token, "lease_until": now + lease, "heartbeat_at": now, "attempts": SqlExpr("attempts + 1")}
 
 
-def claim_for_pre_process(tx: Tx, job_id: str, token: str, now: datetime, lease: timedelta) -> Row | None:
-    """Take a ``created`` job whose lease is free; None when someone else has it or it moved on."""
+def _take_free_lease(tx: Tx, job_id: str, status: JobStatus, token: str, now: datetime, lease: timedelta) -> Row | None:
+    """Lease a job that stays in ``status`` when nobody holds it and no backoff is pending."""
     row = tx.execute(
         "UPDATE batch_job SET worker = :token, lease_until = :lease, heartbeat_at = :now, "
         "attempts = attempts + 1, updated_at = :now "
-        "WHERE id = :id AND status = 'created' AND (lease_until IS NULL OR lease_until < :now) "
+        "WHERE id = :id AND status = :status AND (lease_until IS NULL OR lease_until < :now) "
         "AND (not_before IS NULL OR not_before <= :now) RETURNING *",
-        {"token": token, "lease": now + lease, "now": now, "id": job_id},
+        {"token": token, "lease": now + lease, "now": now, "id": job_id, "status": status.value},
     ).one_or_none()
     return None if row is None else store.decode_row(row)
+
+
+def claim_for_pre_process(tx: Tx, job_id: str, token: str, now: datetime, lease: timedelta) -> Row | None:
+    """Take a ``created`` job whose lease is free; None when someone else has it or it moved on."""
+    return _take_free_lease(tx, job_id, JobStatus.CREATED, token, now, lease)
 
 
 def claim_for_process(tx: Tx, job_id: str, token: str, now: datetime, lease: timedelta) -> Row | None:
     """Start a ``confirmed`` job, or resume a ``processing`` one whose lease is free; None otherwise."""
     try:
-        row = lifecycle.apply(
+        started = lifecycle.apply(
             tx, job_id, lifecycle.START_PROCESSING, now=now, set_columns=lease_columns(token, now, lease)
         )
-        return store.decode_row(row)
+        return store.decode_row(started)
     except InvalidTransition:
         pass
     except NotFound:
         return None
-    resumed = tx.execute(
-        "UPDATE batch_job SET worker = :token, lease_until = :lease, heartbeat_at = :now, "
-        "attempts = attempts + 1, updated_at = :now "
-        "WHERE id = :id AND status = 'processing' AND (lease_until IS NULL OR lease_until < :now) "
-        "AND (not_before IS NULL OR not_before <= :now) RETURNING *",
-        {"token": token, "lease": now + lease, "now": now, "id": job_id},
-    ).one_or_none()
+    resumed = _take_free_lease(tx, job_id, JobStatus.PROCESSING, token, now, lease)
     if resumed is None:
         return None
-    row = store.decode_row(resumed)
     lifecycle.record_event(
         tx,
         job_id,
         "batch.updated",
         now,
-        {"action": "resume", "attempt": row["attempts"], "checkpoint": row["advancement_count"]},
+        {"action": "resume", "attempt": resumed["attempts"], "checkpoint": resumed["advancement_count"]},
     )
-    return row
+    return resumed
 
 
 def release(tx: Tx, job_id: str, token: str, now: datetime, *, not_before: datetime | None = None) -> bool:

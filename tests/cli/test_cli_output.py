@@ -94,17 +94,6 @@ class Lines:
         return found
 
 
-def popen(backend: Backend, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*BATCHCTL, *args],
-        env={**os.environ, **backend.env},
-        cwd=backend.tmp,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def stop(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
         process.kill()
@@ -196,7 +185,7 @@ def test_human_show_of_a_dry_run_waiting_job_says_how_to_confirm(backend: Backen
 
 def test_watch_prints_one_plain_line_per_change_and_exits_when_the_job_ends(backend: Backend) -> None:
     job_id = create(backend, "--type", "noop", "-c", "count=5", "-c", "sleep=0.1", "-c", "chunk_size=1")
-    watcher = popen(backend, "watch", job_id, "--interval", "0.05")
+    watcher = backend.popen("watch", job_id, "--interval", "0.05")
     try:
         lines = Lines(watcher)
         # The worker starts only after watch has printed the job as created: the first line is deterministic.
@@ -237,7 +226,7 @@ def test_watch_of_an_ended_job_prints_it_once_and_exits(backend: Backend) -> Non
 
 def test_events_follow_json_prints_json_lines_until_the_job_ends(backend: Backend) -> None:
     job_id = create(backend, "--type", "noop", "-c", "count=3")
-    follower = popen(backend, "events", job_id, "--follow", "--json")
+    follower = backend.popen("events", job_id, "--follow", "--json")
     try:
         lines = Lines(follower)
         first = lines.next()

@@ -22,25 +22,13 @@ import pytest
 
 from batchctl import lifecycle
 from batchctl.service import Runtime, create_job
-from tests.conftest import BATCHCTL, Backend, wait_until
+from tests.conftest import Backend, wait_until
 from tests.strategies.concurrency_strategies import create_record_table
 
 JOBS = 200
 HAPPY_EVENTS = ["batch.created", "batch.pre_processed", "batch.confirmed", "batch.processing", "batch.completed"]
 CONFIRM_REFUSED = "error: Cannot confirm processing for a batch job that is not pre processed\n"
 CANCEL_REFUSED = "error: Cannot cancel completed batch job\n"
-
-
-def popen(backend: Backend, *args: str) -> subprocess.Popen[str]:
-    """Start a batchctl command as a real process (not waited for)."""
-    return subprocess.Popen(
-        [*BATCHCTL, *args],
-        env={**os.environ, **backend.env},
-        cwd=backend.tmp,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:
@@ -93,7 +81,7 @@ def assert_each_job_ran_once(backend: Backend, ids: list[str]) -> tuple[int, int
 def run_burst_workers(backend: Backend, worker_args: list[list[str]]) -> float:
     """Start burst workers together, wait for all; return the seconds they took."""
     started = time.monotonic()
-    workers = [popen(backend, "worker", "--burst", *args) for args in worker_args]
+    workers = [backend.popen("worker", "--burst", *args) for args in worker_args]
     for worker in workers:
         code, _, err = finish(worker, timeout=150)
         assert code == 0, err
@@ -126,7 +114,7 @@ def test_ten_concurrent_confirms_exactly_one_wins(backend: Backend) -> None:
     assert backend.burst().code == 0
     assert backend.cli("show", job_id, "--json").json()["status"] == "pre_processed"
 
-    confirms = [popen(backend, "confirm", job_id, "-q") for _ in range(10)]
+    confirms = [backend.popen("confirm", job_id, "-q") for _ in range(10)]
     results = [finish(process, timeout=60) for process in confirms]
 
     winners = [r for r in results if r[0] == 0]
@@ -155,7 +143,7 @@ def test_cancel_racing_completion_leaves_every_job_consistent(backend: Backend) 
     # before their job starts, the middle ones mid-run and the late ones around or after completion.
     cancels: dict[str, subprocess.Popen[str]] = {}
     for job_id in reversed(ids):
-        cancels[job_id] = popen(backend, "cancel", job_id, "-q")
+        cancels[job_id] = backend.popen("cancel", job_id, "-q")
         time.sleep(0.2)
     answers = {job_id: finish(process, timeout=60) for job_id, process in cancels.items()}
 
