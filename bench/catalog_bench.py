@@ -454,6 +454,26 @@ def _run_raw(stage: Any, *args: str) -> dict[str, float]:
 StageFactory = Callable[[], contextlib.AbstractContextManager[Any]]
 
 
+def _figure(
+    kind: str, stage: Any, variants: int, job: dict[str, Any], peak_mb: float, raw: dict[str, Any], goal: float
+) -> CatalogFigure:
+    """One figure from a finished batchctl job and the raw baseline's run."""
+    return CatalogFigure(
+        figure=f"product {kind} ({variants} variants)",
+        backend=getattr(stage, "backend", "?"),
+        variants=variants,
+        batchctl_s=_seconds(job, "created_at", "completed_at"),
+        raw_s=raw["seconds"],
+        batchctl_peak_mb=peak_mb,
+        raw_peak_mb=raw["peak_mb"],
+        goal=goal,
+        details={
+            "pre_process_s": _seconds(job, "created_at", "pre_processed_at"),
+            "process_s": _seconds(job, "processing_at", "completed_at"),
+        },
+    )
+
+
 def export_figure(stage_factory: StageFactory, variants: int) -> tuple[CatalogFigure, Path]:
     """Export N variants with batchctl and with the raw baseline; returns the figure and batchctl's file (kept)."""
     with stage_factory() as stage:
@@ -462,21 +482,8 @@ def export_figure(stage_factory: StageFactory, variants: int) -> tuple[CatalogFi
         job, peak_mb = run_job(stage, "product-export", {})
         kept = Path(tempfile.mkdtemp(prefix="catalog-export-")) / "export.csv"
         shutil.copyfile(job["result"]["file_key"], kept)
-        figure = CatalogFigure(
-            figure=f"product export ({variants} variants)",
-            backend=getattr(stage, "backend", "?"),
-            variants=variants,
-            batchctl_s=_seconds(job, "created_at", "completed_at"),
-            raw_s=raw["seconds"],
-            batchctl_peak_mb=peak_mb,
-            raw_peak_mb=raw["peak_mb"],
-            goal=EXPORT_GOAL,
-            details={
-                "pre_process_s": _seconds(job, "created_at", "pre_processed_at"),
-                "process_s": _seconds(job, "processing_at", "completed_at"),
-                "file_mb": job["result"]["file_size"] / 1e6,
-            },
-        )
+        figure = _figure("export", stage, variants, job, peak_mb, raw, EXPORT_GOAL)
+        figure.details["file_mb"] = job["result"]["file_size"] / 1e6
     return figure, kept
 
 
@@ -487,20 +494,7 @@ def import_figure(stage_factory: StageFactory, variants: int, source: Path) -> C
         raw = _run_raw(stage, "raw-import", database_url(stage), str(source))
     with stage_factory() as stage:
         job, peak_mb = run_job(stage, "product-import", {"file_key": str(source)})
-        return CatalogFigure(
-            figure=f"product import ({variants} variants)",
-            backend=getattr(stage, "backend", "?"),
-            variants=variants,
-            batchctl_s=_seconds(job, "created_at", "completed_at"),
-            raw_s=raw["seconds"],
-            batchctl_peak_mb=peak_mb,
-            raw_peak_mb=raw["peak_mb"],
-            goal=IMPORT_GOAL,
-            details={
-                "pre_process_s": _seconds(job, "created_at", "pre_processed_at"),
-                "process_s": _seconds(job, "processing_at", "completed_at"),
-            },
-        )
+        return _figure("import", stage, variants, job, peak_mb, raw, IMPORT_GOAL)
 
 
 def print_table(figures: list[CatalogFigure]) -> None:

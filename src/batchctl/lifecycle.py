@@ -68,18 +68,6 @@ def derive_status(row: Mapping[str, Any]) -> JobStatus:
     return JobStatus.CREATED
 
 
-EVENTS = (
-    "batch.created",
-    "batch.updated",
-    "batch.pre_processed",
-    "batch.confirmed",
-    "batch.processing",
-    "batch.completed",
-    "batch.canceled",
-    "batch.failed",
-)
-
-
 @dataclass(frozen=True)
 class Transition:
     """One move of the state machine: where it may start, where it lands, what it announces."""
