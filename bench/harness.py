@@ -1,0 +1,158 @@
+"""What every figure shares: the run's options, the Figure and its Goal, interleaved measuring, the table."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Options:
+    """How much to measure. ``quick`` is the CI smoke run: every figure, smaller, under a minute in all."""
+
+    quick: bool
+    jobs: int  # no-op jobs per lifecycle round
+    rounds: int  # rounds per side for the lifecycle figures
+    show_runs: int  # cold `show` runs per side
+    latency_samples: int  # confirm → processing samples
+    products: int  # draft products for publish-products
+    variants: int  # variants for export/import speed
+    memory_variants: int  # variants for the peak-memory figure
+    verbose: bool
+
+    @classmethod
+    def make(cls, *, quick: bool, verbose: bool, **overrides: int | None) -> Options:
+        defaults = {
+            "jobs": 200 if quick else 500,
+            "rounds": 1 if quick else 3,
+            "show_runs": 5 if quick else 15,
+            "latency_samples": 7 if quick else 25,
+            "products": 50_000 if quick else 1_000_000,
+            "variants": 5_000 if quick else 100_000,
+            "memory_variants": 5_000 if quick else 1_000_000,
+        }
+        chosen = {key: overrides.get(key) or default for key, default in defaults.items()}
+        return cls(quick=quick, verbose=verbose, **chosen)
+
+
+def progress(options: Options, message: str) -> None:
+    """A line on stderr while measuring (the table goes to stdout)."""
+    if options.verbose:
+        print(f"  {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """``value >= threshold`` or ``value <= threshold``; the value is the ratio, or batchctl's own figure
+    when ``unit`` is set (a latency in s, a memory in MB: figures with no baseline)."""
+
+    op: str
+    threshold: float
+    unit: str = ""
+
+    def met(self, value: float) -> bool:
+        return value >= self.threshold if self.op == ">=" else value <= self.threshold
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.threshold:g} {self.unit}".rstrip()
+
+
+@dataclass
+class Figure:
+    """One line of the table: batchctl's median, the baseline's (if any), the median of the paired ratios."""
+
+    figure: str
+    backend: str
+    batchctl: float
+    batchctl_text: str
+    goal: Goal
+    baseline: float | None = None
+    baseline_text: str = "-"
+    ratio: float | None = None
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # printed under the table: where the time went
+
+    @property
+    def judged(self) -> float:
+        """What the goal is about: the ratio, or batchctl's own figure for a goal with a unit."""
+        if self.goal.unit or self.ratio is None:
+            return self.batchctl
+        return self.ratio
+
+    @property
+    def met(self) -> bool:
+        return self.goal.met(self.judged)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "figure": self.figure,
+            "backend": self.backend,
+            "batchctl": round(self.batchctl, 6),
+            "batchctl_text": self.batchctl_text,
+            "baseline": None if self.baseline is None else round(self.baseline, 6),
+            "baseline_text": self.baseline_text,
+            "ratio": None if self.ratio is None else round(self.ratio, 4),
+            "goal": str(self.goal),
+            "met": self.met,
+            "samples": {key: [round(v, 6) for v in values] for key, values in self.samples.items()},
+            "notes": self.notes,
+        }
+
+
+def interleaved(rounds: int, a: Callable[[], float], b: Callable[[], float]) -> tuple[list[float], list[float]]:
+    """Run a and b ``rounds`` times each, A/B then B/A, so drift in the machine's load hits both alike."""
+    first: list[float] = []
+    second: list[float] = []
+    for i in range(rounds):
+        if i % 2 == 0:
+            first.append(a())
+            second.append(b())
+        else:
+            second.append(b())
+            first.append(a())
+    return first, second
+
+
+def paired_ratio(ours: list[float], theirs: list[float]) -> float:
+    """Median of per-round ratios: each pair ran back to back, so it shares the machine's load of the moment."""
+    return statistics.median(x / y for x, y in zip(ours, theirs, strict=True))
+
+
+def milliseconds(values: list[float]) -> str:
+    """The median of ``values`` (seconds) in ms, for notes."""
+    return f"{statistics.median(values) * 1000:.0f} ms"
+
+
+def seconds_text(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def format_table(figures: list[Figure]) -> str:
+    """Plain text, aligned columns: figure, backend, batchctl, raw baseline, ratio, goal, met."""
+    header = ["figure", "backend", "batchctl", "raw baseline", "ratio", "goal", "met"]
+    rows = [
+        [
+            f.figure,
+            f.backend,
+            f.batchctl_text,
+            f.baseline_text,
+            "-" if f.ratio is None else f"{f.ratio:.2f}",
+            str(f.goal),
+            "yes" if f.met else "NO",
+        ]
+        for f in figures
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    numeric = {2, 3, 4}  # right-aligned columns
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            cell.rjust(w) if i in numeric else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
