@@ -38,6 +38,7 @@ class Runtime:
     """The settings plus the database and strategies, each made on first use."""
 
     settings: Settings
+    checkpoint_commits: bool = False  # a worker's: see Database
     _registry: Any = field(default=None, repr=False)
 
     @cached_property
@@ -45,7 +46,7 @@ class Runtime:
         """The database, its schema checked (and, for embedded SQLite, upgraded) on first use."""
         from batchctl.schema import ensure_schema
 
-        database = Database(self.settings.database_url)
+        database = Database(self.settings.database_url, checkpoint_commits=self.checkpoint_commits)
         ensure_schema(database)
         return database
 

@@ -34,7 +34,7 @@ class Worker:
         self.settings = settings
         self.concurrency = concurrency
         self.burst = burst
-        runtime = Runtime(settings)
+        runtime = Runtime(settings, checkpoint_commits=True)
         self.db = runtime.db
         self.huey = make_huey(settings)
         check_queue(settings, self.huey)
