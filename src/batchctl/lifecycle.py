@@ -228,24 +228,37 @@ def apply(
     if worker is not None:
         guard += " AND worker = :worker"
         params["worker"] = worker
-    update = f"UPDATE batch_job SET status = :target, {assignments} WHERE id = :id AND status IN ({sources}){guard}"
-    event = {"status": transition.target.value, **(event_data or {})}
-    if tx.dialect == "postgresql":
-        # One round trip instead of two: the event is written by the same statement, only if the UPDATE was.
-        params.update(event_name=transition.event, event_now=now, event_data=event)
-        row = tx.execute(
-            f"WITH changed AS ({update} RETURNING *), logged AS ("
-            "INSERT INTO batch_job_event (job_id, name, created_at, data) "
-            "SELECT id, :event_name, :event_now, :event_data FROM changed) SELECT * FROM changed",
-            params,
-        ).one_or_none()
-        if row is None:
-            raise _refusal(tx, job_id, transition, user)
-        return row
-    row = tx.execute(f"{update} RETURNING *", params).one_or_none()
+    row = write_with_event(
+        tx,
+        f"UPDATE batch_job SET status = :target, {assignments} WHERE id = :id AND status IN ({sources}){guard}",
+        params,
+        transition.event,
+        now,
+        {"status": transition.target.value, **(event_data or {})},
+    )
     if row is None:
         raise _refusal(tx, job_id, transition, user)
-    record_event(tx, job_id, transition.event, now, event)
+    return row
+
+
+def write_with_event(
+    tx: Tx, statement: str, params: Mapping[str, Any], event: str, now: datetime, data: Mapping[str, Any]
+) -> Row | None:
+    """Run an INSERT or UPDATE of one batch_job row and, if it wrote the row, append ``event`` for it.
+
+    Returns the row as written, or None when the statement matched nothing (and no event is written).
+    On PostgreSQL this is one statement, so one round trip instead of two.
+    """
+    if tx.dialect == "postgresql":
+        return tx.execute(
+            f"WITH written AS ({statement} RETURNING *), logged AS ("
+            "INSERT INTO batch_job_event (job_id, name, created_at, data) "
+            "SELECT id, :event_name, :event_now, :event_data FROM written) SELECT * FROM written",
+            {**params, "event_name": event, "event_now": now, "event_data": dict(data)},
+        ).one_or_none()
+    row = tx.execute(f"{statement} RETURNING *", params).one_or_none()
+    if row is not None:
+        record_event(tx, row["id"], event, now, data)
     return row
 
 

@@ -84,9 +84,11 @@ def create_job(rt: Runtime, batch_type: str, context: dict[str, Any], *, dry_run
         "updated_at": now,
     }
     with rt.db.transaction() as tx:
-        store.insert_job(tx, row)
-        lifecycle.record_event(tx, row["id"], "batch.created", now, {"status": "created"})
-        return store.get_job(tx, row["id"])
+        written = lifecycle.write_with_event(
+            tx, store.insert_job_sql(row), row, "batch.created", now, {"status": JobStatus.CREATED.value}
+        )
+    assert written is not None  # an INSERT without conditions writes its row or raises
+    return store.decode_row(written)
 
 
 def confirm_job(rt: Runtime, job_id: str) -> Row:

@@ -96,11 +96,9 @@ def get_job(tx: Tx, job_id: str) -> Row:
     return decode_row(row)
 
 
-def insert_job(tx: Tx, row: Row) -> None:
-    """Write a new job row."""
-    columns = ", ".join(row)
-    values = ", ".join(f":{column}" for column in row)
-    tx.execute(f"INSERT INTO batch_job ({columns}) VALUES ({values})", row)
+def insert_job_sql(row: Row) -> str:
+    """The INSERT of a new job row with these columns (parameters named after them)."""
+    return f"INSERT INTO batch_job ({', '.join(row)}) VALUES ({', '.join(f':{column}' for column in row)})"
 
 
 @dataclass(frozen=True)
