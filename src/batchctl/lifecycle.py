@@ -8,10 +8,11 @@ status it lost to and gets the refusal message of DESIGN 1.2. Nothing else in ba
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from batchctl.db import Row, Tx
@@ -205,12 +206,40 @@ def apply(
     ``user`` restricts the move to the job's owner; ``worker`` to the worker holding its lease.
     Refused moves change nothing and raise InvalidTransition (or NotFound / NotOwner).
     """
+    return apply_chain(
+        tx, job_id, [(transition, event_data)], now=now, user=user, worker=worker, set_columns=set_columns
+    )
+
+
+Step = tuple[Transition, Mapping[str, Any] | None]  # a transition and extra data for its event
+
+
+def apply_chain(
+    tx: Tx,
+    job_id: str,
+    steps: Sequence[Step],
+    *,
+    now: datetime,
+    user: str | None = None,
+    worker: str | None = None,
+    set_columns: Mapping[str, Any] | None = None,
+) -> Row:
+    """Apply consecutive transitions (each landing where the next may start) as one conditional UPDATE.
+
+    The job ends in the last one's status with every step's timestamps and events, exactly as if the
+    steps had been applied one by one in this transaction; it is refused as the first step would be.
+    """
+    first = steps[0][0]
+    for (before, _), (after, _) in pairwise(steps):
+        if before.target not in after.sources:
+            raise ValueError(f"{after.action} cannot follow {before.action}")
     sets: dict[str, Any] = {"updated_at": now}
-    if transition.stamps_target:
-        sets[transition.target.timestamp_column] = now
-    sets.update({status.timestamp_column: None for status in transition.clears})
-    if transition.needs_worker:
-        sets["woken_at"] = None
+    for transition, _ in steps:
+        if transition.stamps_target:
+            sets[transition.target.timestamp_column] = now
+        sets.update({status.timestamp_column: None for status in transition.clears})
+        if transition.needs_worker:
+            sets["woken_at"] = None
     sets.update(set_columns or {})
     params: dict[str, Any] = {
         f"set_{column}": value for column, value in sets.items() if not isinstance(value, SqlExpr)
@@ -219,47 +248,54 @@ def apply(
         f"{column} = {value}" if isinstance(value, SqlExpr) else f"{column} = :set_{column}"
         for column, value in sets.items()
     )
-    sources, source_params = tx.in_list("src", sorted(transition.sources))
-    params.update(source_params, id=job_id, target=transition.target.value)
+    sources, source_params = tx.in_list("src", sorted(first.sources))
+    params.update(source_params, id=job_id, target=steps[-1][0].target.value)
     guard = ""
-    if user is not None and transition.owner_only:
+    if user is not None and first.owner_only:
         guard += " AND created_by = :user"
         params["user"] = user
     if worker is not None:
         guard += " AND worker = :worker"
         params["worker"] = worker
-    row = write_with_event(
+    row = write_with_events(
         tx,
         f"UPDATE batch_job SET status = :target, {assignments} WHERE id = :id AND status IN ({sources}){guard}",
         params,
-        transition.event,
+        [(transition.event, {"status": transition.target.value, **(data or {})}) for transition, data in steps],
         now,
-        {"status": transition.target.value, **(event_data or {})},
     )
     if row is None:
-        raise _refusal(tx, job_id, transition, user)
+        raise _refusal(tx, job_id, first, user)
     return row
 
 
-def write_with_event(
-    tx: Tx, statement: str, params: Mapping[str, Any], event: str, now: datetime, data: Mapping[str, Any]
+def write_with_events(
+    tx: Tx, statement: str, params: Mapping[str, Any], events: Sequence[tuple[str, Mapping[str, Any]]], now: datetime
 ) -> Row | None:
-    """Run an INSERT or UPDATE of one batch_job row and, if it wrote the row, append ``event`` for it.
+    """Run an INSERT or UPDATE of one batch_job row and, if it wrote the row, append ``events`` for it.
 
     Returns the row as written, or None when the statement matched nothing (and no event is written).
-    On PostgreSQL this is one statement, so one round trip instead of two.
+    On PostgreSQL this is one statement, so one round trip however many events there are.
     """
-    if tx.dialect == "postgresql":
-        return tx.execute(
-            f"WITH written AS ({statement} RETURNING *), logged AS ("
-            "INSERT INTO batch_job_event (job_id, name, created_at, data) "
-            "SELECT id, :event_name, :event_now, :event_data FROM written) SELECT * FROM written",
-            {**params, "event_name": event, "event_now": now, "event_data": dict(data)},
-        ).one_or_none()
-    row = tx.execute(f"{statement} RETURNING *", params).one_or_none()
-    if row is not None:
-        record_event(tx, row["id"], event, now, data)
-    return row
+    if tx.dialect == "sqlite":
+        row = tx.execute(f"{statement} RETURNING *", params).one_or_none()
+        if row is not None:
+            for name, data in events:
+                record_event(tx, row["id"], name, now, data)
+        return row
+    event_params: dict[str, Any] = {"event_now": now}
+    values = []
+    for index, (name, data) in enumerate(events):
+        values.append(f"({index}, :event{index}_name, :event{index}_data)")
+        event_params.update({f"event{index}_name": name, f"event{index}_data": dict(data)})
+    return tx.execute(
+        f"WITH written AS ({statement} RETURNING *), logged AS ("
+        "INSERT INTO batch_job_event (job_id, name, created_at, data) "
+        "SELECT written.id, e.name, :event_now, e.data "
+        f"FROM written, (VALUES {', '.join(values)}) AS e(n, name, data) ORDER BY e.n"
+        ") SELECT * FROM written",
+        {**params, **event_params},
+    ).one_or_none()
 
 
 def _refusal(tx: Tx, job_id: str, transition: Transition, user: str | None) -> Exception:

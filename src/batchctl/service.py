@@ -84,8 +84,8 @@ def create_job(rt: Runtime, batch_type: str, context: dict[str, Any], *, dry_run
         "updated_at": now,
     }
     with rt.db.transaction() as tx:
-        written = lifecycle.write_with_event(
-            tx, store.insert_job_sql(row), row, "batch.created", now, {"status": JobStatus.CREATED.value}
+        written = lifecycle.write_with_events(
+            tx, store.insert_job_sql(row), row, [("batch.created", {"status": JobStatus.CREATED.value})], now
         )
     assert written is not None  # an INSERT without conditions writes its row or raises
     return store.decode_row(written)
