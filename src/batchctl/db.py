@@ -212,11 +212,15 @@ class Database:
                 pass
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Tx]:
+    def transaction(self, *, write: bool = True, one_write_on_postgres: bool = False) -> Iterator[Tx]:
         """Open a transaction; commit on success, roll back on any exception.
 
         SQLite write transactions start with ``BEGIN IMMEDIATE`` so that two writers queue on the
         busy timeout instead of one failing with "database is locked" when it upgrades its lock.
+
+        ``one_write_on_postgres``: the caller promises that on PostgreSQL it writes with at most one
+        statement (reads may follow). That statement is then its own transaction, without the BEGIN
+        and COMMIT round trips; a worker's claim and its last transition are such statements.
         """
         raw = self._connection()
         try:
@@ -228,6 +232,8 @@ class Database:
                     raw.execute("ROLLBACK")
                     raise
                 raw.execute("COMMIT")
+            elif one_write_on_postgres:
+                yield Tx(raw, "postgresql")  # the connection autocommits each statement
             else:
                 with raw.transaction():
                     yield Tx(raw, "postgresql")

@@ -101,7 +101,8 @@ class Runner:
     def _run(self, job_id: str, *, pre_process: bool) -> None:
         token = leases.new_token()
         now = utcnow()
-        with self.db.transaction() as tx:
+        # A claim for pre-processing is one UPDATE; one for processing may also record a resume.
+        with self.db.transaction(one_write_on_postgres=pre_process) as tx:
             claim = leases.claim_for_pre_process if pre_process else leases.claim_for_process
             row = claim(tx, job_id, token, now, self.lease)
         if row is None:
@@ -161,7 +162,7 @@ class Runner:
         """
         now = utcnow()
         try:
-            with self.db.transaction() as tx:
+            with self.db.transaction(one_write_on_postgres=True) as tx:  # either branch writes one statement
                 if job.dry_run:
                     release = {"worker": None, "lease_until": None, "attempts": 0}
                     columns = {**job.pending_columns(), **release}
@@ -192,7 +193,7 @@ class Runner:
 
     def _transition(self, job: Job, token: str, transition: lifecycle.Transition, columns: dict[str, object]) -> None:
         try:
-            with self.db.transaction() as tx:
+            with self.db.transaction(one_write_on_postgres=True) as tx:  # apply writes with one statement there
                 lifecycle.apply(
                     tx, job.id, transition, now=utcnow(), worker=token, set_columns={**job.pending_columns(), **columns}
                 )
