@@ -4,7 +4,7 @@
     batchctl create --type publish-products --dry-run      # a worker counts the drafts
     batchctl confirm ID                                    # a worker publishes them
 
-Context (all optional): ``chunk_size`` (products per committed chunk, default 500) and ``handles``
+Context (all optional): ``chunk_size`` (products per committed chunk, default 5000) and ``handles``
 (publish only these).
 """
 
@@ -17,6 +17,10 @@ from batchctl.db import Tx, utcnow
 
 CONTEXT_KEYS = ("chunk_size", "handles")
 PREVIEW_SIZE = 5
+# Every commit has a fixed cost (the job's row, index pages the next chunk writes again). On 1M drafts,
+# chunks of 500 took about 1.3x (SQLite) to 1.5x (PostgreSQL) as long as chunks of 5000, which took as
+# long as 50000; a chunk of 5000 still commits in well under a second, so cancel and SIGTERM act promptly.
+DEFAULT_CHUNK_SIZE = 5000
 
 
 class PublishProducts(BatchJobStrategy):
@@ -30,7 +34,7 @@ class PublishProducts(BatchJobStrategy):
         unknown = sorted(set(context) - set(CONTEXT_KEYS))
         if unknown:
             raise ValueError(f"unknown context key {unknown[0]!r}; expected some of: {', '.join(CONTEXT_KEYS)}")
-        chunk_size = context.get("chunk_size", 500)
+        chunk_size = context.get("chunk_size", DEFAULT_CHUNK_SIZE)
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
         prepared: dict[str, Any] = {"chunk_size": chunk_size}
@@ -58,29 +62,36 @@ class PublishProducts(BatchJobStrategy):
         job.add_stat("products-to-publish", "Products to publish", f"{count} draft products will be published")
 
     def process(self, job: Job) -> None:
-        """Publish chunk by chunk; each chunk commits with its progress, so a resume skips nothing."""
+        """Publish chunk by chunk; each chunk commits with its progress, so a resume skips nothing.
+
+        A chunk is a range of ids: the drafts after the previous chunk, up to the chunk_size-th of them.
+        Seeking past the previous chunk keeps each chunk's cost the same however far the job has got
+        (PostgreSQL keeps the index entries of the rows already published until it vacuums). A resumed
+        job starts from the first id again: what it published before is no longer a draft.
+        """
         last_id = job.result.get("last_id")
         if last_id is None:
             return
         chunk_size = int(job.context["chunk_size"])
+        after = ""  # below every id
         while True:
             with job.transaction() as tx:
                 where, params = _drafts(tx, job.context)
-                ids = [
-                    row["id"]
-                    for row in tx.execute(
-                        f"SELECT id FROM product WHERE {where} AND id <= :last_id ORDER BY id LIMIT :n",
-                        {**params, "last_id": last_id, "n": chunk_size},
-                    ).all()
-                ]
-                if not ids:
+                bounds = {**params, "after": after, "last_id": last_id}
+                upto = tx.execute(
+                    f"SELECT MAX(id) FROM (SELECT id FROM product WHERE {where} AND id > :after AND id <= :last_id "
+                    "ORDER BY id LIMIT :n) AS chunk",
+                    {**bounds, "n": chunk_size},
+                ).scalar()
+                if upto is None:
                     return
-                placeholders, id_params = tx.in_list("id", ids)
-                tx.execute(
-                    f"UPDATE product SET status = 'published', updated_at = :now WHERE id IN ({placeholders})",
-                    {**id_params, "now": utcnow()},
-                )
-                job.advance(len(ids))
+                published = tx.execute(
+                    f"UPDATE product SET status = 'published', updated_at = :now "
+                    f"WHERE {where} AND id > :after AND id <= :upto",
+                    {**bounds, "upto": upto, "now": utcnow()},
+                ).rowcount
+                job.advance(published)
+            after = upto
 
 
 def _drafts(tx: Tx, context: Any) -> tuple[str, dict[str, Any]]:
