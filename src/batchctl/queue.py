@@ -97,9 +97,23 @@ def make_huey(settings: Settings) -> Any:
             settings.queue_name, connection_pool=pool, results=False, blocking=True, read_timeout=READ_TIMEOUT
         )
     from huey import SqliteHuey
+    from huey.storage import SqliteStorage
+
+    class WakeUpStorage(SqliteStorage):  # type: ignore[misc]
+        """Huey's SQLite queue, syncing the disk as batchctl's database does (WAL, synchronous NORMAL).
+
+        Huey leaves SQLite's default, FULL: a disk sync for every enqueue and every dequeue. NORMAL
+        cannot corrupt a WAL database; a power cut may only lose the last wake-ups, which the
+        dispatcher sends again (the jobs themselves are in the database).
+        """
+
+        def _create_connection(self) -> Any:
+            connection = super()._create_connection()
+            connection.execute("PRAGMA synchronous = NORMAL")
+            return connection
 
     class BatchctlSqliteHuey(_NoRevocation, _OutageTolerantDequeue, SqliteHuey):  # type: ignore[misc]
-        pass
+        storage_class = WakeUpStorage
 
     path = queue_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,11 +11,16 @@ from batchctl.config import Settings
 from batchctl.queue import make_huey
 
 
-def test_a_wake_up_runs_without_revocation_lookups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def huey(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The embedded (SQLite) queue of a fresh BATCHCTL_HOME."""
     monkeypatch.setenv("BATCHCTL_HOME", str(tmp_path))
     monkeypatch.delenv("BATCHCTL_DATABASE_URL", raising=False)
     monkeypatch.delenv("BATCHCTL_REDIS_URL", raising=False)
-    huey = make_huey(Settings.from_env())
+    return make_huey(Settings.from_env())
+
+
+def test_a_wake_up_runs_without_revocation_lookups(huey: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     handled: list[tuple[str, str]] = []
     wake = huey.task(name="wake")(lambda event, job_id: handled.append((event, job_id)))
     storage_calls: list[str] = []
@@ -33,3 +38,8 @@ def test_a_wake_up_runs_without_revocation_lookups(tmp_path: Path, monkeypatch: 
 
     assert handled == [("batch.created", "batch_x")]
     assert storage_calls == []  # Huey itself would read and delete a revocation flag per task
+
+
+def test_the_embedded_queue_syncs_like_the_database(huey: Any) -> None:
+    pragmas = [huey.storage.conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("journal_mode", "synchronous")]
+    assert pragmas == ["wal", 1]  # 1 = NORMAL; SQLite's default, FULL (2), syncs the disk at every commit
