@@ -1,5 +1,5 @@
 """``python -m batchctl``: the same as the ``batchctl`` command."""
 
-from batchctl.cli.app import main
+from batchctl.cli.app import run
 
-main()
+run()

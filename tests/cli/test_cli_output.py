@@ -299,6 +299,18 @@ def test_a_reader_that_is_gone_is_not_an_error(backend: Backend, args: tuple[str
     assert piped.stdout.strip() == "status=0"
 
 
+def test_a_long_output_through_a_pipe_arrives_whole(backend: Backend) -> None:
+    # The console script leaves with os._exit (no interpreter teardown): what it printed must all be flushed.
+    from batchctl.service import Runtime, create_job
+
+    runtime = Runtime(backend.settings)
+    made = {create_job(runtime, "noop", {"count": 1}, dry_run=False)["id"] for _ in range(300)}
+    runtime.db.close()
+    done = backend.run("list", "--limit", "300", "--json")
+    assert done.code == 0
+    assert {job["id"] for job in json.loads(done.stdout)["batch_jobs"]} == made
+
+
 # -- help ------------------------------------------------------------------------------------------------------
 
 COMMANDS = [

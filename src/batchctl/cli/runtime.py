@@ -16,3 +16,9 @@ def runtime() -> Runtime:
     from batchctl.service import Runtime
 
     return Runtime(Settings.from_env())
+
+
+def close_runtime() -> None:
+    """Close the process's database connection, if the command opened one."""
+    if runtime.cache_info().currsize and "db" in vars(runtime()):
+        runtime().db.close()
