@@ -8,7 +8,7 @@ Imported by run.py (to build the queue and enqueue) and run as a script (the one
 The consumer mirrors ``batchctl worker --burst`` (src/batchctl/worker.py): Huey's own Consumer with one
 thread worker, no periodic tasks, initial_delay 0.01, backoff 1.5, max_delay 0.05 (batchctl's default
 poll interval), and it stops gracefully after two drained checks in a row. The storage mirrors
-src/batchctl/queue.py: ``results=False``; Redis blocking on BRPOP with read_timeout=1. It prints how many
+src/batchctl/queue.py: ``results=False``; Redis blocking on BRPOP with batchctl's read_timeout. It prints how many
 tasks it ran, so run.py can check that the baseline really did the work it is credited for.
 """
 
@@ -21,8 +21,11 @@ from typing import Any
 
 from huey.consumer import Consumer, ConsumerStopped
 
-# batchctl's defaults (config.py: BATCHCTL_POLL_INTERVAL=0.05; worker.py: initial_delay/backoff).
+# batchctl's defaults (config.py: BATCHCTL_POLL_INTERVAL=0.05; worker.py: initial_delay/backoff; queue.py:
+# READ_TIMEOUT), copied rather than imported so that this process pays for no batchctl import; the
+# lifecycle figure checks they still agree.
 POLL_INTERVAL = 0.05
+READ_TIMEOUT = 0.25
 INITIAL_DELAY = min(0.01, POLL_INTERVAL)
 BACKOFF = 1.5
 
@@ -49,7 +52,9 @@ class RawQueue:
         if spec.kind == "redis":
             from huey import RedisHuey
 
-            self.huey: Any = RedisHuey(spec.name, url=spec.where, results=False, blocking=True, read_timeout=1)
+            self.huey: Any = RedisHuey(
+                spec.name, url=spec.where, results=False, blocking=True, read_timeout=READ_TIMEOUT
+            )
         elif spec.kind == "sqlite":
             from huey import SqliteHuey
 

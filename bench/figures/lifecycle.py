@@ -15,10 +15,24 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from harness import Figure, Goal, Options, interleaved, milliseconds, paired_ratio, progress
 from raw_huey import RawQueue
 from stages import BENCH, Backend, Stage, batchctl_command
+
+if TYPE_CHECKING:
+    from batchctl.config import Settings
+
+
+def _check_raw_mirrors(settings: Settings) -> None:
+    """The raw consumer copies batchctl's queue settings; a baseline with other settings would be unfair."""
+    import raw_huey
+
+    from batchctl.queue import READ_TIMEOUT
+
+    if (raw_huey.READ_TIMEOUT, raw_huey.POLL_INTERVAL) != (READ_TIMEOUT, settings.poll_interval):
+        raise RuntimeError("bench/raw_huey.py no longer mirrors batchctl's READ_TIMEOUT and poll interval")
 
 
 def _drain_timeout(jobs: int) -> float:
@@ -52,6 +66,7 @@ def _batchctl_round(stage: Stage, jobs: int, workers: int, details: dict[str, li
     from batchctl.service import create_job
 
     runtime = stage.runtime()
+    _check_raw_mirrors(runtime.settings)
     runtime.registry()  # strategies loaded and the connection open before the clock starts
     started = time.perf_counter()
     for _ in range(jobs):

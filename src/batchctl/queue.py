@@ -23,7 +23,9 @@ def queue_file(settings: Settings) -> Path:
 
 
 log = logging.getLogger("batchctl.queue")
-READ_TIMEOUT = 1  # seconds a blocking Redis read waits; also how fast a consumer notices a stop
+# Seconds a blocking Redis read waits: how fast a consumer notices a stop (SIGTERM), at the cost of an
+# idle consumer thread's BRPOP every READ_TIMEOUT, which Redis does not notice.
+READ_TIMEOUT = 0.25
 MAX_OUTAGE_BACKOFF = 2.0
 
 
