@@ -8,33 +8,40 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+# Each size: (full run, --quick, what it is). --quick keeps every figure, smaller, under a minute in all.
+SIZES: dict[str, tuple[int, int, str]] = {
+    "jobs": (500, 200, "no-op jobs per lifecycle round"),
+    "rounds": (3, 1, "rounds per side of the lifecycle figures"),
+    "scale_rounds": (1, 1, "rounds per side of the figures at scale (publish, export/import)"),
+    "show_runs": (15, 3, "cold-show runs per side"),
+    "latency_samples": (25, 5, "confirm → processing samples"),
+    "products": (1_000_000, 20_000, "draft products to publish"),
+    "variants": (100_000, 2_000, "variants to export and import"),
+    "memory_variants": (1_000_000, 2_000, "variants for the peak-memory figure"),
+}
+
 
 @dataclass(frozen=True)
 class Options:
-    """How much to measure. ``quick`` is the CI smoke run: every figure, smaller, under a minute in all."""
+    """How much to measure (see SIZES)."""
 
     quick: bool
-    jobs: int  # no-op jobs per lifecycle round
-    rounds: int  # rounds per side for the lifecycle figures
-    show_runs: int  # cold `show` runs per side
-    latency_samples: int  # confirm → processing samples
-    products: int  # draft products for publish-products
-    variants: int  # variants for export/import speed
-    memory_variants: int  # variants for the peak-memory figure
     verbose: bool
+    jobs: int
+    rounds: int
+    scale_rounds: int
+    show_runs: int
+    latency_samples: int
+    products: int
+    variants: int
+    memory_variants: int
 
     @classmethod
     def make(cls, *, quick: bool, verbose: bool, **overrides: int | None) -> Options:
-        defaults = {
-            "jobs": 200 if quick else 500,
-            "rounds": 1 if quick else 3,
-            "show_runs": 5 if quick else 15,
-            "latency_samples": 7 if quick else 25,
-            "products": 50_000 if quick else 1_000_000,
-            "variants": 5_000 if quick else 100_000,
-            "memory_variants": 5_000 if quick else 1_000_000,
+        chosen: dict[str, int] = {
+            name: overrides.get(name) or (quick_size if quick else full)
+            for name, (full, quick_size, _) in SIZES.items()
         }
-        chosen = {key: overrides.get(key) or default for key, default in defaults.items()}
         return cls(quick=quick, verbose=verbose, **chosen)
 
 
@@ -100,6 +107,25 @@ class Figure:
             "samples": {key: [round(v, 6) for v in values] for key, values in self.samples.items()},
             "notes": self.notes,
         }
+
+
+def seconds_figure(
+    figure: str, backend: str, ours: list[float], theirs: list[float], goal: Goal, notes: list[str]
+) -> Figure:
+    """batchctl's seconds against the raw baseline's; ratio = raw s / batchctl s, the share of raw speed reached."""
+    batchctl, baseline = statistics.median(ours), statistics.median(theirs)
+    return Figure(
+        figure=figure,
+        backend=backend,
+        batchctl=batchctl,
+        batchctl_text=seconds_text(batchctl),
+        baseline=baseline,
+        baseline_text=seconds_text(baseline),
+        ratio=paired_ratio(theirs, ours),
+        goal=goal,
+        samples={"batchctl": ours, "baseline": theirs},
+        notes=notes,
+    )
 
 
 def interleaved(rounds: int, a: Callable[[], float], b: Callable[[], float]) -> tuple[list[float], list[float]]:

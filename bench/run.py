@@ -37,8 +37,8 @@ def _ensure_project_python() -> None:
 _ensure_project_python()
 
 # bench/ is sys.path[0] when run as a script.
-from figures import latency, lifecycle, show  # noqa: E402
-from harness import Figure, Options, format_table  # noqa: E402
+from figures import catalog, latency, lifecycle, publish, show  # noqa: E402
+from harness import SIZES, Figure, Options, format_table, progress  # noqa: E402
 from stages import BACKENDS, batchctl_command  # noqa: E402
 
 FigureFunction = Callable[[Any, Options], list[Figure]]
@@ -48,34 +48,21 @@ FIGURES: dict[str, FigureFunction] = {
     "lifecycle4": lifecycle.four_workers,
     "show": show.cold_show,
     "latency": latency.confirm_latency,
+    "catalog": catalog.export_import,
+    "memory": catalog.memory,
+    "publish": publish.publish_products,
 }
 
 
 def describe_run(options: Options) -> dict[str, Any]:
     return {
         "mode": "quick" if options.quick else "full",
-        "jobs": options.jobs,
-        "rounds": options.rounds,
-        "show_runs": options.show_runs,
-        "products": options.products,
-        "variants": options.variants,
-        "memory_variants": options.memory_variants,
+        **{name: getattr(options, name) for name in SIZES},
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "batchctl_command": batchctl_command(),
     }
-
-
-SIZES = {
-    "jobs": "no-op jobs per lifecycle round (default 500, --quick 200)",
-    "rounds": "rounds per side of the lifecycle figures (default 3, --quick 1)",
-    "show_runs": "cold-show runs per side (default 15, --quick 5)",
-    "latency_samples": "confirm → processing samples (default 25, --quick 7)",
-    "products": "draft products to publish (default 1000000, --quick 50000)",
-    "variants": "variants to export and import (default 100000, --quick 5000)",
-    "memory_variants": "variants for the peak-memory figure (default 1000000, --quick 5000)",
-}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -85,8 +72,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="a CI smoke run: every figure, smaller (<1 min)")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all", help="default: all")
-    for name, help_text in SIZES.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=int, metavar="N", help=help_text)
+    for name, (full, quick, what) in SIZES.items():
+        parser.add_argument(
+            f"--{name.replace('_', '-')}", type=int, metavar="N", help=f"{what} ({full}; --quick {quick})"
+        )
     parser.add_argument("--figure", action="append", choices=list(FIGURES), help="only this figure (repeatable)")
     parser.add_argument("--json", action="store_true", help="print JSON (with every sample) instead of the table")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
@@ -111,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 backend.check()
                 for measure in chosen:
+                    began = time.perf_counter()
                     figures.extend(measure(backend, options))
+                    progress(options, f"{name} {measure.__name__}: {time.perf_counter() - began:.1f}s")
             finally:
                 backend.close()
     elapsed = time.perf_counter() - started

@@ -160,6 +160,25 @@ def wait_for_job(
         time.sleep(poll)
 
 
+def warm_up(runtime: Runtime) -> None:
+    """Run a noop job through the stage's worker: once it is done, the worker has started up and gone idle,
+    so a job timed next holds none of its start-up."""
+    from batchctl.service import create_job
+
+    job_id = create_job(runtime, "noop", {}, dry_run=False)["id"]
+    wait_for_job(runtime, job_id, ("completed",), timeout=60)
+
+
+def seconds_between(job: Any, start: str, end: str) -> float:
+    """Seconds between two of a job's timestamps (each written by the process that made that move)."""
+    from batchctl.db import to_datetime
+
+    began, ended = to_datetime(job[start]), to_datetime(job[end])
+    if began is None or ended is None:
+        raise RuntimeError(f"job {job['id']} has no {start if began is None else end}")
+    return (ended - began).total_seconds()
+
+
 def _base_env(tmp: Path) -> dict[str, str]:
     return {
         "BATCHCTL_HOME": str(tmp / "home"),

@@ -11,7 +11,7 @@ import statistics
 import time
 
 from harness import Figure, Goal, Options, progress, seconds_text
-from stages import Backend, wait_for_job
+from stages import Backend, seconds_between, wait_for_job
 
 GOALS = {"sqlite": 0.5, "postgres": 0.2}
 
@@ -25,10 +25,10 @@ def confirm_latency(backend: Backend, options: Options) -> list[Figure]:
         for _ in range(options.latency_samples):
             job_id = create_job(runtime, "noop", {}, dry_run=True)["id"]
             wait_for_job(runtime, job_id, ("pre_processed",), timeout=60)
-            time.sleep(0.3)  # the worker idles, as it would between jobs
+            time.sleep(0.2)  # the worker idles, as it would between jobs
             confirm_job(runtime, job_id)
             job = wait_for_job(runtime, job_id, ("processing", "completed"), timeout=60)
-            samples.append(_seconds_between(job["confirmed_at"], job["processing_at"]))
+            samples.append(seconds_between(job, "confirmed_at", "processing_at"))
         runtime.db.close()
     p50 = statistics.median(samples)
     progress(options, f"{backend.name} confirm → processing: p50 {p50 * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms")
@@ -42,11 +42,3 @@ def confirm_latency(backend: Backend, options: Options) -> list[Figure]:
             samples={"batchctl": samples},
         )
     ]
-
-
-def _seconds_between(start: object, end: object) -> float:
-    from batchctl.db import to_datetime
-
-    began, ended = to_datetime(start), to_datetime(end)
-    assert began is not None and ended is not None
-    return (ended - began).total_seconds()

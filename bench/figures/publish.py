@@ -15,12 +15,11 @@ chunk, an interrupted chunk rolls back); otherwise the figure raises.
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from harness import Figure, Goal, Options, interleaved, paired_ratio, progress, seconds_text
-from stages import FINISHED, REPO, Backend, Stage, wait_for_job
+from harness import Figure, Goal, Options, interleaved, progress, seconds_figure
+from stages import FINISHED, REPO, Backend, Stage, seconds_between, wait_for_job, warm_up
 
 if TYPE_CHECKING:
     from batchctl.service import Runtime
@@ -96,25 +95,9 @@ def _count(stage: Stage, status: str) -> int:
         raw.close()
 
 
-def _seconds_between(start: object, end: object) -> float:
-    from batchctl.db import to_datetime
-
-    began, ended = to_datetime(start), to_datetime(end)
-    assert began is not None and ended is not None
-    return (ended - began).total_seconds()
-
-
 def _job_timeout(count: int) -> float:
     """Generous: a hung worker must fail the run, never a slow one."""
     return 120.0 + count * 0.001
-
-
-def _started_worker(runtime: Runtime) -> None:
-    """Wait until the worker has started up and gone idle: a no-op job through it, so start-up is no clock's."""
-    from batchctl.service import create_job
-
-    job_id = create_job(runtime, "noop", {}, dry_run=False)["id"]
-    wait_for_job(runtime, job_id, ("completed",), timeout=60)
 
 
 def _publish(runtime: Runtime, context: dict[str, Any]) -> str:
@@ -180,7 +163,7 @@ def _batchctl_round(stage: Stage, count: int, cancel_notes: list[str]) -> float:
     runtime = stage.runtime()
     canceled = None
     with stage.worker():
-        _started_worker(runtime)
+        warm_up(runtime)
         job_id = _publish(runtime, {})
         job = wait_for_job(runtime, job_id, ("completed",), timeout=_job_timeout(count), poll=0.1)
         _check_published_all(stage, job, count)
@@ -190,7 +173,7 @@ def _batchctl_round(stage: Stage, count: int, cancel_notes: list[str]) -> float:
         # The worker has stopped (SIGTERM waits for its chunk), so nothing it does can land after these reads.
         cancel_notes.append(_check_canceled(stage, runtime, canceled, count))
     runtime.db.close()
-    return _seconds_between(job["created_at"], job["completed_at"])
+    return seconds_between(job, "created_at", "completed_at")
 
 
 def _raw_round(stage: Stage, count: int) -> float:
@@ -231,20 +214,6 @@ def publish_products(backend: Backend, options: Options) -> list[Figure]:
         progress(options, f"{label}: raw UPDATE {seconds:.2f} s")
         return seconds
 
-    batchctl_seconds, raw_seconds = interleaved(options.rounds, ours, theirs)
-    batchctl = statistics.median(batchctl_seconds)
-    baseline = statistics.median(raw_seconds)
-    return [
-        Figure(
-            figure=f"publish-products, committed chunks (N={count})",
-            backend=backend.name,
-            batchctl=batchctl,
-            batchctl_text=seconds_text(batchctl),
-            baseline=baseline,
-            baseline_text=seconds_text(baseline),
-            ratio=paired_ratio(raw_seconds, batchctl_seconds),
-            goal=GOAL,
-            samples={"batchctl": batchctl_seconds, "baseline": raw_seconds},
-            notes=cancel_notes,
-        )
-    ]
+    batchctl_seconds, raw_seconds = interleaved(options.scale_rounds, ours, theirs)
+    name = f"publish-products, committed chunks (N={count})"
+    return [seconds_figure(name, backend.name, batchctl_seconds, raw_seconds, GOAL, cancel_notes)]
