@@ -13,11 +13,11 @@ SIZES: dict[str, tuple[int, int, str]] = {
     "jobs": (500, 200, "no-op jobs per lifecycle round"),
     "rounds": (3, 1, "rounds per side of the lifecycle figures"),
     "scale_rounds": (1, 1, "rounds per side of the figures at scale (publish, export/import)"),
-    "show_runs": (15, 3, "cold-show runs per side"),
+    "show_runs": (15, 2, "cold-show runs per side"),
     "latency_samples": (25, 5, "confirm → processing samples"),
     "products": (1_000_000, 20_000, "draft products to publish"),
-    "variants": (100_000, 2_000, "variants to export and import"),
-    "memory_variants": (1_000_000, 2_000, "variants for the peak-memory figure"),
+    "variants": (100_000, 5_000, "variants to export and import"),
+    "memory_variants": (1_000_000, 5_000, "variants for the peak-memory figure"),
 }
 
 
