@@ -128,7 +128,11 @@ class Runner:
                     return  # a dry run waiting for confirm, or refused (canceled meanwhile)
                 job = self._job(processing, token)
             strategy.process(job)
-        except (JobCanceled, LeaseLost) as stop:
+        except JobCanceled as stop:
+            log.info("%s: %s", job.id, stop)
+            self._after_cancel(job, strategy)
+            return
+        except LeaseLost as stop:
             log.info("%s: %s", job.id, stop)
             return
         except BackendUnavailable as outage:
@@ -143,7 +147,19 @@ class Runner:
         except Exception as error:
             self._on_error(job, token, strategy, error)
             return
-        self._transition(job, token, lifecycle.COMPLETE, {"lease_until": None})
+        if not self._transition(job, token, lifecycle.COMPLETE, {"lease_until": None}) and self._canceled(job.id):
+            self._after_cancel(job, strategy)  # canceled after the last chunk, before it could complete
+
+    def _after_cancel(self, job: Job, strategy: BatchJobStrategy) -> None:
+        try:
+            strategy.on_canceled(job)
+            job.write_result_after_cancel()
+        except Exception:  # the cancel stands whatever the clean-up does; say what went wrong
+            log.exception("%s: on_canceled failed", job.id)
+
+    def _canceled(self, job_id: str) -> bool:
+        with self.db.transaction(write=False) as tx:
+            return bool(lifecycle.current_status(tx, job_id)["status"] == lifecycle.JobStatus.CANCELED)
 
     def _job(self, row: Row, token: str) -> Job:
         return StoppableJob(
@@ -191,7 +207,8 @@ class Runner:
             return None
         return store.decode_row(row)
 
-    def _transition(self, job: Job, token: str, transition: lifecycle.Transition, columns: dict[str, object]) -> None:
+    def _transition(self, job: Job, token: str, transition: lifecycle.Transition, columns: dict[str, object]) -> bool:
+        """Apply a worker's transition; False when it was refused (the job was canceled or taken over)."""
         try:
             with self.db.transaction(one_write_on_postgres=True) as tx:  # apply writes with one statement there
                 lifecycle.apply(
@@ -200,6 +217,8 @@ class Runner:
         except (InvalidTransition, NotFound) as refused:
             # Canceled (or taken over) while we worked: the other side's status stands.
             log.info("%s: %s refused: %s", job.id, transition.action, refused)
+            return False
+        return True
 
     # -- failures ---------------------------------------------------------------------------------------------
 

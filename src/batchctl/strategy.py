@@ -37,6 +37,11 @@ class BatchJobStrategy:
         """Text a user downloads and fills in to create this kind of job ("" when there is none)."""
         return ""
 
+    def on_canceled(self, job: Job) -> None:
+        """Called once when the worker finds the job canceled (at an ``advance``, or when it was about to
+        complete it): undo what lives outside the database, such as a partial file. Result changes made
+        here (``set_result``) are written, as the only change a canceled job still takes."""
+
     def should_retry(self, job: Job, error: Exception) -> bool:
         """Whether ``error`` is worth another attempt (up to ``max_attempts``)."""
         return False
@@ -147,6 +152,18 @@ class Job:
     def heartbeat(self) -> None:
         """Renew the lease and check for cancel without counting progress (for long pre-processing)."""
         self.advance(0)
+
+    def write_result_after_cancel(self) -> None:
+        """Write the result changes ``on_canceled`` made; only this worker's claim may, and only on a canceled job."""
+        if not self._result_dirty:
+            return
+        with self._db.transaction() as tx:
+            tx.execute(
+                "UPDATE batch_job SET result = :result, updated_at = :now "
+                "WHERE id = :id AND status = 'canceled' AND worker = :worker",
+                {"result": self._result, "now": utcnow(), "id": self.id, "worker": self._worker},
+            )
+        self._result_dirty = False
 
     def pending_columns(self) -> dict[str, Any]:
         """Result and count changes not yet written (the worker writes them with the next transition)."""

@@ -177,6 +177,38 @@ def test_cancel_of_a_running_export_leaves_no_file(backend: Backend) -> None:
     wait_until(lambda: not path.exists())
     assert show(backend, job_id)["status"] == "canceled"
     assert list(path.parent.iterdir()) == []
+    # Nor does the job point at the file it no longer has.
+    wait_until(lambda: show(backend, job_id)["result"].get("file_key", "") is None)
+    assert show(backend, job_id)["result"]["file_size"] is None
+
+
+def test_a_cancel_after_the_last_chunk_still_removes_the_file(backend: Backend, monkeypatch: Any) -> None:
+    # The worker's Runner in-process, with a cancel landing after process() wrote every chunk and before the
+    # job could complete: the window a real cancel can hit.
+    from batchctl.catalog.export_strategy import ProductExportStrategy
+    from batchctl.runner import Runner
+    from batchctl.service import Runtime, cancel_job
+
+    assert backend.cli("products", "seed", "--count", "30", "--variants", "1").code == 0
+    job_id = create(backend)
+    runtime = Runtime(backend.settings)
+    written = ProductExportStrategy.process
+    files: list[Path] = []
+
+    def process_then_canceled(self: ProductExportStrategy, job: Any) -> None:
+        written(self, job)
+        files.append(Path(job.result["file_key"]))
+        assert files[0].is_file()
+        cancel_job(runtime, job.id)
+
+    monkeypatch.setattr(ProductExportStrategy, "process", process_then_canceled)
+    Runner(runtime.settings, runtime.db, runtime.registry()).handle("batch.created", job_id)
+    job = show(backend, job_id)
+    assert job["status"] == "canceled"
+    assert job["result"]["file_key"] is None
+    assert files and not files[0].exists()
+    assert list(files[0].parent.iterdir()) == []
+    runtime.db.close()
 
 
 def test_a_killed_export_resumes_and_writes_the_same_file(backend: Backend) -> None:

@@ -27,7 +27,7 @@ from batchctl.catalog.export_rows import ExportReader
 from batchctl.catalog.products import PRODUCT_STATUSES
 from batchctl.catalog.queries import ALL, product_filter
 from batchctl.db import Tx
-from batchctl.errors import BadInput, JobCanceled
+from batchctl.errors import BadInput
 from batchctl.strategy import BatchJobStrategy, Job
 from batchctl.timeparse import parse_moment
 
@@ -92,34 +92,35 @@ class ProductExportStrategy(BatchJobStrategy):
         # A retry after a failure starts the file again (a failure removes it); the products already
         # counted before the failure are not counted twice.
         recount = job.checkpoint if cursor is None else 0
-        try:
-            out, size = _open_output(path, job, export_header(shape))
-            with out:
-                reader: ExportReader | None = None
-                while True:
-                    with job.transaction() as tx:
-                        if reader is None:
-                            reader = ExportReader(tx, shape, *product_filter(tx, job.context))
-                        lines, cursor, products = reader.chunk(tx, cursor, chunk_size)
-                    if not products:
-                        break
-                    # The file is written between transactions, so that no database lock is held while it is
-                    # (SQLite has one writer at a time: `batchctl cancel` must get its turn).
-                    data = encode_rows(lines)
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                    size += len(data)
-                    # Committed only now that the lines are on disk: a resume truncates to this size.
-                    job.set_result(file_key=str(path), file_size=size, cursor=cursor)
-                    counted = min(recount, products)
-                    recount -= counted
-                    job.advance(products - counted)
-        except JobCanceled:
-            _remove(path)
-            raise
+        out, size = _open_output(path, job, export_header(shape))
+        with out:
+            reader: ExportReader | None = None
+            while True:
+                with job.transaction() as tx:
+                    if reader is None:
+                        reader = ExportReader(tx, shape, *product_filter(tx, job.context))
+                    lines, cursor, products = reader.chunk(tx, cursor, chunk_size)
+                if not products:
+                    break
+                # The file is written between transactions, so that no database lock is held while it is
+                # (SQLite has one writer at a time: `batchctl cancel` must get its turn).
+                data = encode_rows(lines)
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+                size += len(data)
+                # Committed only now that the lines are on disk: a resume truncates to this size.
+                job.set_result(file_key=str(path), file_size=size, cursor=cursor)
+                counted = min(recount, products)
+                recount -= counted
+                job.advance(products - counted)
         # A completed export keeps the file, not the resume bookmark.
         job.set_result(file_key=str(path), file_size=path.stat().st_size, cursor=None)
+
+    def on_canceled(self, job: Job) -> None:
+        """Canceled mid-way or just before completing: the file goes, and so does the result's pointer to it."""
+        _remove(export_path(job.files_dir, job.id))
+        job.set_result(file_key=None, file_size=None, cursor=None)
 
     def should_retry(self, job: Job, error: Exception) -> bool:
         """Retry (with backoff) only when a stalled worker still held the file."""
