@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
+
+from procfs import peak_rss_mb
 
 BATCH = 2000  # rows per fetchmany() and per executemany() flush
 NOW = "2026-01-01 00:00:00"
@@ -226,15 +227,6 @@ def raw_import(url: str, source: Path) -> float:
     seconds = time.perf_counter() - started
     connection.close()
     return seconds
-
-
-def peak_rss_mb() -> float:
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the (bigger) parent that forked us.
-    with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 MODES: dict[str, Callable[[str, Path], float]] = {"export": raw_export, "import": raw_import}

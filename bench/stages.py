@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,13 +55,9 @@ def timed_process(command: list[str], *, env: dict[str, str], cwd: Path, timeout
     return time.perf_counter() - started
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a live process, in MB."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+def patience(units: int, seconds_each: float) -> float:
+    """A timeout for work on ``units`` things: generous, so that a hung process fails the run, never a slow one."""
+    return 120.0 + units * seconds_each
 
 
 @dataclass
@@ -141,22 +137,31 @@ def _tail(log: Any) -> str:
 
 
 def wait_for_job(
-    runtime: Runtime, job_id: str, statuses: tuple[str, ...], *, timeout: float, poll: float = 0.01
+    runtime: Runtime,
+    job_id: str,
+    statuses: tuple[str, ...] = (),
+    *,
+    until: Callable[[Any], bool] | None = None,
+    waiting_for: str = "",
+    timeout: float,
+    poll: float = 0.01,
 ) -> Any:
-    """Poll the database until the job is in one of ``statuses``; its row. RuntimeError on timeout or a bad end."""
+    """Poll the database until the job is in one of ``statuses`` (or ``until(job)`` holds); its row.
+
+    RuntimeError on timeout, or when the job ends otherwise. ``waiting_for`` names the wait in those errors.
+    """
     from batchctl.service import get_job
 
+    waiting_for = waiting_for or "/".join(statuses)
     deadline = time.monotonic() + timeout
     while True:
         job = get_job(runtime, job_id)
-        if job["status"] in statuses:
+        if job["status"] in statuses or (until is not None and until(job)):
             return job
         if job["status"] in FINISHED:
-            raise RuntimeError(
-                f"job {job_id} ended {job['status']} (waiting for {'/'.join(statuses)}): {job['result']}"
-            )
+            raise RuntimeError(f"job {job_id} ended {job['status']} (waiting for {waiting_for}): {job['result']}")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"job {job_id} still {job['status']} after {timeout:g}s")
+            raise RuntimeError(f"job {job_id} still {job['status']} after {timeout:g}s (waiting for {waiting_for})")
         time.sleep(poll)
 
 

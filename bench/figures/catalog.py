@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from catalog_seed import seed_catalog
 from harness import Figure, Goal, Options, interleaved, progress, seconds_figure
-from stages import BENCH, Backend, Stage, peak_rss_mb, run_process, seconds_between, wait_for_job, warm_up
+from procfs import peak_rss_mb
+from stages import BENCH, Backend, Stage, patience, run_process, seconds_between, wait_for_job, warm_up
 
 if TYPE_CHECKING:
     from batchctl.service import Runtime
@@ -41,11 +42,6 @@ if TYPE_CHECKING:
 EXPORT_GOAL = Goal(">=", 0.5)
 IMPORT_GOAL = Goal(">=", 0.3)
 MEMORY_GOAL = Goal("<=", 200, "MB")
-
-
-def _timeout(variants: int) -> float:
-    """Generous: a hung job must fail the run, never a slow one."""
-    return 120.0 + variants * 0.005
 
 
 def _count(n: int) -> str:
@@ -74,14 +70,14 @@ def _run_job(runtime: Runtime, batch_type: str, context: dict[str, Any], variant
 
     job_id = create_job(runtime, batch_type, context, dry_run=False)["id"]
     # A slow poll: the job's own timestamps are the measure, and each poll is a read on the busy database.
-    job: dict[str, Any] = wait_for_job(runtime, job_id, ("completed",), timeout=_timeout(variants), poll=0.1)
+    job: dict[str, Any] = wait_for_job(runtime, job_id, ("completed",), timeout=patience(variants, 0.005), poll=0.1)
     return job
 
 
 def _raw(stage: Stage, mode: str, file: Path, variants: int) -> dict[str, float]:
     """Run ``raw_catalog.py MODE`` on the stage: its seconds and peak MB."""
     command = [sys.executable, str(BENCH / "raw_catalog.py"), mode, stage.database_url(), str(file)]
-    out = run_process(command, env=stage.process_env(), cwd=stage.tmp, timeout=_timeout(variants))
+    out = run_process(command, env=stage.process_env(), cwd=stage.tmp, timeout=patience(variants, 0.005))
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from harness import Figure, Goal, Options, interleaved, milliseconds, paired_ratio, progress
 from raw_huey import RawQueue
-from stages import BENCH, Backend, Stage, batchctl_command
+from stages import BENCH, Backend, Stage, batchctl_command, patience
 
 if TYPE_CHECKING:
     from batchctl.config import Settings
@@ -33,11 +33,6 @@ def _check_raw_mirrors(settings: Settings) -> None:
 
     if (raw_huey.READ_TIMEOUT, raw_huey.POLL_INTERVAL) != (READ_TIMEOUT, settings.poll_interval):
         raise RuntimeError("bench/raw_huey.py no longer mirrors batchctl's READ_TIMEOUT and poll interval")
-
-
-def _drain_timeout(jobs: int) -> float:
-    """Generous: a hung worker must fail the run, never a slow one."""
-    return 120.0 + jobs * 0.5
 
 
 def _run_all(commands: list[list[str]], stage: Stage, timeout: float) -> list[str]:
@@ -72,7 +67,7 @@ def _batchctl_round(stage: Stage, jobs: int, workers: int, details: dict[str, li
     for _ in range(jobs):
         create_job(runtime, "noop", {}, dry_run=False)
     created = time.perf_counter()
-    _run_all([[*batchctl_command(), "worker", "--burst"]] * workers, stage, _drain_timeout(jobs))
+    _run_all([[*batchctl_command(), "worker", "--burst"]] * workers, stage, patience(jobs, 0.5))
     drained = time.perf_counter()
     with runtime.db.transaction(write=False) as tx:  # outside the clock: did every job really finish?
         done = tx.execute("SELECT COUNT(*) AS n FROM batch_job WHERE status = 'completed'").scalar()
@@ -92,7 +87,7 @@ def _raw_round(stage: Stage, jobs: int, workers: int, details: dict[str, list[fl
     enqueued = time.perf_counter()
     queue.close()
     consumer = [sys.executable, str(BENCH / "raw_huey.py"), *stage.raw.args()]
-    outputs = _run_all([consumer] * workers, stage, _drain_timeout(jobs))
+    outputs = _run_all([consumer] * workers, stage, patience(jobs, 0.5))
     drained = time.perf_counter()
     executed = sum(int(out.strip() or 0) for out in outputs)
     if executed != jobs:

@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from harness import Figure, Goal, Options, interleaved, progress, seconds_figure
-from stages import FINISHED, REPO, Backend, Stage, seconds_between, wait_for_job, warm_up
+from stages import REPO, Backend, Stage, patience, seconds_between, wait_for_job, warm_up
 
 if TYPE_CHECKING:
     from batchctl.service import Runtime
@@ -95,11 +95,6 @@ def _count(stage: Stage, status: str) -> int:
         raw.close()
 
 
-def _job_timeout(count: int) -> float:
-    """Generous: a hung worker must fail the run, never a slow one."""
-    return 120.0 + count * 0.001
-
-
 def _publish(runtime: Runtime, context: dict[str, Any]) -> str:
     from batchctl.service import create_job
 
@@ -116,29 +111,20 @@ def _check_published_all(stage: Stage, job: dict[str, Any], count: int) -> None:
         )
 
 
-def _wait_for_progress(runtime: Runtime, job_id: str, timeout: float) -> None:
-    """Poll until the job has committed a chunk; RuntimeError if it finished first."""
-    from batchctl.service import get_job
-
-    deadline = time.monotonic() + timeout
-    while True:
-        job = get_job(runtime, job_id)
-        if job["status"] in FINISHED:
-            raise RuntimeError(f"publish-products ended {job['status']} before it could be canceled mid-way")
-        if job["advancement_count"]:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"publish-products made no progress within {timeout:g}s (status {job['status']})")
-        time.sleep(0.005)
-
-
 def _cancel_mid_way(stage: Stage, runtime: Runtime, count: int) -> str:
     """Seed ``count`` more drafts, publish them in small chunks and cancel the job once it has made progress."""
     from batchctl.service import cancel_job
 
     _seed(stage, count, first=count + 1)
     job_id = _publish(runtime, {"chunk_size": max(1, count // CANCEL_CHUNKS)})
-    _wait_for_progress(runtime, job_id, _job_timeout(count))
+    wait_for_job(
+        runtime,
+        job_id,
+        until=lambda job: bool(job["advancement_count"]),
+        waiting_for="a committed chunk, to cancel the job mid-way",
+        timeout=patience(count, 0.001),
+        poll=0.005,
+    )
     cancel_job(runtime, job_id)
     return job_id
 
@@ -165,7 +151,7 @@ def _batchctl_round(stage: Stage, count: int, cancel_notes: list[str]) -> float:
     with stage.worker():
         warm_up(runtime)
         job_id = _publish(runtime, {})
-        job = wait_for_job(runtime, job_id, ("completed",), timeout=_job_timeout(count), poll=0.1)
+        job = wait_for_job(runtime, job_id, ("completed",), timeout=patience(count, 0.001), poll=0.1)
         _check_published_all(stage, job, count)
         if not cancel_notes:
             canceled = _cancel_mid_way(stage, runtime, count)
