@@ -20,7 +20,7 @@ from raw_huey import QueueSpec
 
 if TYPE_CHECKING:
     from batchctl.config import Settings
-    from batchctl.service import Runtime
+    from batchctl.runtime import Runtime
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -92,7 +92,7 @@ class Stage:
 
     def runtime(self) -> Runtime:
         """An in-process batchctl on this stage (for set-up and checks; close its ``db`` when done)."""
-        from batchctl.service import Runtime
+        from batchctl.runtime import Runtime
 
         return Runtime(self.settings())
 

@@ -37,7 +37,7 @@ from procfs import peak_rss_mb
 from stages import BENCH, Backend, Stage, patience, run_process, seconds_between, wait_for_job, warm_up
 
 if TYPE_CHECKING:
-    from batchctl.service import Runtime
+    from batchctl.runtime import Runtime
 
 EXPORT_GOAL = Goal(">=", 0.5)
 IMPORT_GOAL = Goal(">=", 0.3)

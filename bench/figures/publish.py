@@ -22,7 +22,7 @@ from harness import Figure, Goal, Options, interleaved, progress, seconds_figure
 from stages import REPO, Backend, Stage, patience, seconds_between, wait_for_job, warm_up
 
 if TYPE_CHECKING:
-    from batchctl.service import Runtime
+    from batchctl.runtime import Runtime
 
 GOAL = Goal(">=", 0.5)
 # What the raw side runs (batchctl's strategy also stamps updated_at).

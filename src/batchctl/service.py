@@ -6,15 +6,13 @@ import json
 import re
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from batchctl import lifecycle, store
-from batchctl.config import Settings
-from batchctl.db import Database, Row, utcnow
+from batchctl.db import Row, utcnow
 from batchctl.errors import BadInput, InvalidTransition, WaitTimeout
 from batchctl.lifecycle import JobStatus
+from batchctl.runtime import Runtime
 
 JOB_ID = re.compile(r"^batch_[0-9A-HJKMNP-TV-Z]{26}$")
 
@@ -31,32 +29,6 @@ def check_job_id(job_id: str) -> str:
     if not JOB_ID.match(job_id):
         raise BadInput(f"invalid batch job id {job_id!r}: expected 'batch_' followed by a 26-character ULID")
     return job_id
-
-
-@dataclass
-class Runtime:
-    """The settings plus the database and strategies, each made on first use."""
-
-    settings: Settings
-    checkpoint_commits: bool = False  # a worker's: see Database
-    _registry: Any = field(default=None, repr=False)
-
-    @cached_property
-    def db(self) -> Database:
-        """The database, its schema checked (and, for embedded SQLite, upgraded) on first use."""
-        from batchctl.schema import ensure_schema
-
-        database = Database(self.settings.database_url, checkpoint_commits=self.checkpoint_commits)
-        ensure_schema(database)
-        return database
-
-    def registry(self) -> Any:
-        """The strategy registry (imports every strategy; only the commands that need it call this)."""
-        if self._registry is None:
-            from batchctl.registry import load_registry
-
-            self._registry = load_registry(self.settings.strategy_paths)
-        return self._registry
 
 
 def create_job(rt: Runtime, batch_type: str, context: dict[str, Any], *, dry_run: bool) -> Row:

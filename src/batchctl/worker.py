@@ -22,7 +22,7 @@ from batchctl.db import utcnow
 from batchctl.errors import BackendUnavailable
 from batchctl.queue import check_queue, make_huey, queue_file
 from batchctl.runner import Runner
-from batchctl.service import Runtime
+from batchctl.runtime import Runtime
 
 log = logging.getLogger("batchctl.worker")
 

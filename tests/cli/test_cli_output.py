@@ -301,7 +301,8 @@ def test_a_reader_that_is_gone_is_not_an_error(backend: Backend, args: tuple[str
 
 def test_a_long_output_through_a_pipe_arrives_whole(backend: Backend) -> None:
     # The console script leaves with os._exit (no interpreter teardown): what it printed must all be flushed.
-    from batchctl.service import Runtime, create_job
+    from batchctl.runtime import Runtime
+    from batchctl.service import create_job
 
     runtime = Runtime(backend.settings)
     made = {create_job(runtime, "noop", {"count": 1}, dry_run=False)["id"] for _ in range(300)}

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from batchctl import lifecycle
-from batchctl.service import Runtime, create_job
+from batchctl.runtime import Runtime
+from batchctl.service import create_job
 from tests.conftest import Backend, wait_until
 from tests.strategies.concurrency_strategies import create_record_table
 

@@ -11,7 +11,7 @@ from batchctl import leases, lifecycle, service, store
 from batchctl.db import Database, utcnow
 from batchctl.errors import InvalidTransition
 from batchctl.lifecycle import JobStatus
-from batchctl.service import Runtime
+from batchctl.runtime import Runtime
 from tests.conftest import Backend
 
 STEPS: list[lifecycle.Step] = [

@@ -187,7 +187,8 @@ def test_a_cancel_after_the_last_chunk_still_removes_the_file(backend: Backend, 
     # job could complete: the window a real cancel can hit.
     from batchctl.catalog.export_strategy import ProductExportStrategy
     from batchctl.runner import Runner
-    from batchctl.service import Runtime, cancel_job
+    from batchctl.runtime import Runtime
+    from batchctl.service import cancel_job
 
     assert backend.cli("products", "seed", "--count", "30", "--variants", "1").code == 0
     job_id = create(backend)

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from batchctl.runner import Runner
-from batchctl.service import Runtime, cancel_job, confirm_job, create_job, get_job
+from batchctl.runtime import Runtime
+from batchctl.service import cancel_job, confirm_job, create_job, get_job
 from tests.conftest import Backend
 
 

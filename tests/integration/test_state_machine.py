@@ -21,7 +21,7 @@ from batchctl import lifecycle, service
 from batchctl.db import Database, Row, utcnow
 from batchctl.errors import InvalidTransition, NotFound, NotOwner
 from batchctl.lifecycle import ACTIVE, JobStatus, Transition
-from batchctl.service import Runtime
+from batchctl.runtime import Runtime
 from tests.conftest import Backend
 
 NOT_OWNER = "Cannot access a batch job that does not belong to the logged in user"

@@ -6,14 +6,14 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from batchctl.service import Runtime
+    from batchctl.runtime import Runtime
 
 
 @cache
 def runtime() -> Runtime:
     """The process's Runtime (settings read once from the environment)."""
     from batchctl.config import Settings
-    from batchctl.service import Runtime
+    from batchctl.runtime import Runtime
 
     return Runtime(Settings.from_env())
 

@@ -9,7 +9,7 @@ from typing import Any
 from batchctl import service, store
 from batchctl.cli.render import progress_text
 from batchctl.lifecycle import ACTIVE, JobStatus
-from batchctl.service import Runtime
+from batchctl.runtime import Runtime
 
 
 def _poll(rt: Runtime, job_ids: list[str], followed: set[str]) -> list[dict[str, Any]]:
