@@ -69,10 +69,10 @@ class Backend:
     def cli(self, *args: str, env: dict[str, str] | None = None) -> Result:
         """Run the CLI in this process (fast): exit code, stdout, stderr."""
         from batchctl.cli.app import main
-        from batchctl.cli.runtime import runtime
+        from batchctl.cli.runtime import client
 
         out, err = io.StringIO(), io.StringIO()
-        runtime.cache_clear()
+        client.cache_clear()
         code = 0
         with (
             _patched_env({**self.env, **(env or {})}),
@@ -83,7 +83,7 @@ class Backend:
                 main(list(args))
             except SystemExit as exit_:
                 code = exit_.code if isinstance(exit_.code, int) else 1
-        runtime.cache_clear()
+        client.cache_clear()
         return Result(code, out.getvalue(), err.getvalue())
 
     def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:

@@ -1,6 +1,8 @@
-"""batchctl: long, tracked, confirmable background jobs from the shell.
+"""batchctl: long, tracked, confirmable background jobs from the shell, from Python and over HTTP.
 
-The public API for strategy authors. Names are loaded lazily so that importing ``batchctl`` stays cheap.
+The public API: ``connect()`` for applications (see ``batchctl.client``), ``BatchJobStrategy`` and ``Job``
+for strategy authors, and the error classes. Names are loaded lazily so that importing ``batchctl`` stays
+cheap.
 """
 
 from __future__ import annotations
@@ -10,17 +12,37 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackendUnavailable",
     "BadInput",
+    "BatchJob",
     "BatchJobStrategy",
     "BatchctlError",
+    "Event",
+    "InvalidTransition",
     "Job",
     "JobCanceled",
+    "JobPage",
     "JobStatus",
+    "Jobs",
+    "NotFound",
+    "NotOwner",
+    "WaitTimeout",
     "__version__",
+    "connect",
 ]
 
 if TYPE_CHECKING:
-    from batchctl.errors import BadInput, BatchctlError, JobCanceled
+    from batchctl.client import BatchJob, Event, JobPage, Jobs, connect
+    from batchctl.errors import (
+        BackendUnavailable,
+        BadInput,
+        BatchctlError,
+        InvalidTransition,
+        JobCanceled,
+        NotFound,
+        NotOwner,
+        WaitTimeout,
+    )
     from batchctl.lifecycle import JobStatus
     from batchctl.strategy import BatchJobStrategy, Job
 
@@ -31,6 +53,16 @@ _LAZY = {
     "BatchctlError": "batchctl.errors",
     "BadInput": "batchctl.errors",
     "JobStatus": "batchctl.lifecycle",
+    "NotFound": "batchctl.errors",
+    "InvalidTransition": "batchctl.errors",
+    "NotOwner": "batchctl.errors",
+    "BackendUnavailable": "batchctl.errors",
+    "WaitTimeout": "batchctl.errors",
+    "connect": "batchctl.client",
+    "Jobs": "batchctl.client",
+    "BatchJob": "batchctl.client",
+    "JobPage": "batchctl.client",
+    "Event": "batchctl.client",
 }
 
 

@@ -1,11 +1,14 @@
-"""The use cases the CLI calls: create, confirm, cancel, retry, show, list, events, wait."""
+"""The job use cases behind the public client: create, confirm, cancel, retry, get, list, events, wait.
+
+Each takes the Runtime and, where ownership matters, the acting ``user`` (the settings' user when omitted).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
 from batchctl import lifecycle, store
@@ -31,7 +34,7 @@ def check_job_id(job_id: str) -> str:
     return job_id
 
 
-def create_job(rt: Runtime, batch_type: str, context: dict[str, Any], *, dry_run: bool) -> Row:
+def create_job(rt: Runtime, batch_type: str, context: dict[str, Any], *, dry_run: bool, user: str | None = None) -> Row:
     """Validate the context with the strategy's ``prepare``, then write the job and ``batch.created``."""
     strategy = rt.registry().get(batch_type).create()
     try:
@@ -47,7 +50,7 @@ def create_job(rt: Runtime, batch_type: str, context: dict[str, Any], *, dry_run
         "id": new_job_id(),
         "type": batch_type,
         "status": JobStatus.CREATED.value,
-        "created_by": rt.settings.user,
+        "created_by": user or rt.settings.user,
         "context": prepared,
         "dry_run": dry_run,
         "advancement_count": 0,
@@ -63,25 +66,27 @@ def create_job(rt: Runtime, batch_type: str, context: dict[str, Any], *, dry_run
     return store.decode_row(written)
 
 
-def confirm_job(rt: Runtime, job_id: str) -> Row:
+def confirm_job(rt: Runtime, job_id: str, *, user: str | None = None) -> Row:
     """pre_processed → confirmed, for the job's owner, unless pre-processing blocked it.
 
     A strategy blocks confirmation by setting ``result.confirm_blocked`` to the reason (product-import
     does, for a file with errors); the result no longer changes once the job is pre-processed.
     """
     check_job_id(job_id)
+    actor = user or rt.settings.user
     with rt.db.transaction() as tx:
         current = store.get_job(tx, job_id)
         blocked = (current.get("result") or {}).get("confirm_blocked")
-        if blocked and current["status"] == JobStatus.PRE_PROCESSED and current["created_by"] == rt.settings.user:
+        if blocked and current["status"] == JobStatus.PRE_PROCESSED and current["created_by"] == actor:
             raise InvalidTransition(str(blocked))
-        row = lifecycle.apply(tx, job_id, lifecycle.CONFIRM, now=utcnow(), user=rt.settings.user)
+        row = lifecycle.apply(tx, job_id, lifecycle.CONFIRM, now=utcnow(), user=actor)
         return store.decode_row(row)
 
 
-def cancel_job(rt: Runtime, job_id: str) -> Row:
+def cancel_job(rt: Runtime, job_id: str, *, user: str | None = None) -> Row:
     """Cancel an unfinished job (a no-op on a canceled one); a running process stops at its next advance."""
     check_job_id(job_id)
+    actor = user or rt.settings.user
     with rt.db.transaction() as tx:
         try:
             row = lifecycle.apply(
@@ -89,20 +94,21 @@ def cancel_job(rt: Runtime, job_id: str) -> Row:
                 job_id,
                 lifecycle.CANCEL,
                 now=utcnow(),
-                user=rt.settings.user,
+                user=actor,
                 set_columns={"lease_until": None, "not_before": None},
             )
         except InvalidTransition as refusal:
             current = store.get_job(tx, job_id)
-            if current["status"] == JobStatus.CANCELED and current["created_by"] == rt.settings.user:
+            if current["status"] == JobStatus.CANCELED and current["created_by"] == actor:
                 return current
             raise refusal from None
         return store.decode_row(row)
 
 
-def retry_job(rt: Runtime, job_id: str) -> Row:
+def retry_job(rt: Runtime, job_id: str, *, user: str | None = None) -> Row:
     """Put a failed job back to work with a fresh set of attempts; processing resumes from its checkpoint."""
     check_job_id(job_id)
+    actor = user or rt.settings.user
     with rt.db.transaction() as tx:
         current = store.get_job(tx, job_id)
         transition = lifecycle.RETRY_PROCESSING if current.get("confirmed_at") else lifecycle.RETRY_PRE_PROCESSING
@@ -111,9 +117,9 @@ def retry_job(rt: Runtime, job_id: str) -> Row:
             job_id,
             transition,
             now=utcnow(),
-            user=rt.settings.user,
+            user=actor,
             set_columns={"worker": None, "lease_until": None, "not_before": None, "attempts": 0},
-            event_data={"action": "retry", "by": rt.settings.user},
+            event_data={"action": "retry", "by": actor},
         )
         return store.decode_row(row)
 
@@ -159,6 +165,35 @@ def list_events(rt: Runtime, job_id: str, after_id: int = 0) -> list[Row]:
         return store.list_events(tx, job_id, after_id)
 
 
+def follow_events(rt: Runtime, job_id: str, after_id: int, follow: bool, poll: float) -> Iterator[Row]:
+    """A job's events after ``after_id``; with ``follow``, new ones as they come until the job has ended."""
+    while True:
+        rows = list_events(rt, job_id, after_id)
+        yield from rows
+        if rows:
+            after_id = rows[-1]["id"]
+        if not follow:
+            return
+        if not rows and JobStatus(get_job(rt, job_id)["status"]).is_terminal:
+            # One more look: the job's last events may have been written just before its final status.
+            yield from list_events(rt, job_id, after_id)
+            return
+        time.sleep(poll)
+
+
+def parse_status(name: str, *, option: str) -> JobStatus:
+    """A status name, or BadInput listing the statuses."""
+    try:
+        return JobStatus(name)
+    except ValueError:
+        raise BadInput(f"{option} {name!r} is not a status; use one of: {', '.join(JobStatus)}") from None
+
+
+def has_reached(row: Mapping[str, Any], status: JobStatus) -> bool:
+    """Whether the job is in ``status`` or went through it (its timestamp is set), even if it moved on since."""
+    return row["status"] == status or row.get(status.timestamp_column) is not None
+
+
 def wait_for(
     rt: Runtime,
     job_id: str,
@@ -168,7 +203,10 @@ def wait_for(
     poll: float = 0.1,
     on_change: Callable[[Row], None] | None = None,
 ) -> Row:
-    """Poll until the job is in one of ``statuses`` (or terminal); WaitTimeout after ``timeout`` seconds."""
+    """Poll until the job has reached one of ``statuses`` or ended; WaitTimeout after ``timeout`` seconds.
+
+    A status the job passed between two polls counts as reached (its timestamp is set).
+    """
     check_job_id(job_id)
     deadline = None if timeout is None else time.monotonic() + timeout
     last_seen: tuple[Any, ...] | None = None
@@ -179,7 +217,7 @@ def wait_for(
             on_change(row)
         last_seen = seen
         status = JobStatus(row["status"])
-        if status in statuses or status.is_terminal:
+        if status.is_terminal or any(has_reached(row, target) for target in statuses):
             return row
         if deadline is not None and time.monotonic() >= deadline:
             raise WaitTimeout(f"timed out after {timeout:g}s waiting for {job_id} (status {status.value})")

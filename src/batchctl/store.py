@@ -109,6 +109,7 @@ class JobFilter:
     statuses: Sequence[str] = ()
     created_after: datetime | None = None
     created_before: datetime | None = None
+    created_by: str | None = None
     limit: int = 10
     offset: int = 0
     order: str = "-created_at"
@@ -131,6 +132,9 @@ def _where(tx: Tx, selection: JobFilter) -> tuple[str, dict[str, Any]]:
     if selection.created_before is not None:
         clauses.append("created_at < :created_before")
         params["created_before"] = selection.created_before
+    if selection.created_by is not None:
+        clauses.append("created_by = :created_by")
+        params["created_by"] = selection.created_by
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 

@@ -19,10 +19,10 @@ def parse_age(text: str, *, option: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
-def parse_moment(text: str, *, option: str, now: datetime) -> datetime:
+def parse_moment(text: str, *, option: str, now: datetime | None = None) -> datetime:
     """An ISO-8601 time (UTC when no offset is given) or an age meaning that long before ``now``."""
     if _AGE.match(text.strip()):
-        return now - parse_age(text, option=option)
+        return (now or datetime.now(UTC)) - parse_age(text, option=option)
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:

@@ -9,8 +9,8 @@ from typing import NoReturn
 
 import typer
 
-from batchctl.cli import admin, jobs
-from batchctl.cli.runtime import close_runtime
+from batchctl.cli import admin, jobs, products
+from batchctl.cli.runtime import close_client
 from batchctl.errors import BatchctlError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 jobs.register(app)
 admin.register(app)
+products.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,7 +86,7 @@ def run() -> NoReturn:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
         if isinstance(exit_.code, str):
             sys.stderr.write(f"{exit_.code}\n")
-    close_runtime()
+    close_client()
     logging.shutdown()
     try:
         sys.stdout.flush()

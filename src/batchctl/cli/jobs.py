@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from batchctl.cli import render
-from batchctl.cli.runtime import runtime
+from batchctl.cli.runtime import client
 from batchctl.errors import BadInput, JobEndedBadly
+
+if TYPE_CHECKING:
+    from batchctl.client import BatchJob
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (stable field names).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the job id.")]
@@ -53,19 +55,15 @@ def parse_context(text: str | None, file: Path | None, pairs: list[str]) -> dict
 
 def _warn_if_work_waits(quiet: bool) -> None:
     """After create/confirm/retry: say so when no worker will pick the job up soon (not with -q)."""
-    from batchctl import service
-
     if quiet:
         return
-    warning = service.start_warning(runtime())
+    warning = client().start_warning()
     if warning:
         render.warn(warning)
 
 
-def _print_job(job_row: dict[str, Any], *, as_json: bool, quiet: bool) -> None:
-    from batchctl.store import public_job
-
-    job = public_job(job_row)
+def _print_job(batch_job: BatchJob, *, as_json: bool, quiet: bool) -> None:
+    job = batch_job.to_json()
     if as_json:
         render.emit_json(job)
     elif quiet:
@@ -91,10 +89,8 @@ def create(
 
     Example: batchctl create --type publish-products --dry-run -q
     """
-    from batchctl import service
-
-    row = service.create_job(runtime(), batch_type, parse_context(context, context_file, pairs or []), dry_run=dry_run)
-    _print_job(row, as_json=as_json, quiet=quiet)
+    job = client().create(batch_type, parse_context(context, context_file, pairs or []), dry_run=dry_run)
+    _print_job(job, as_json=as_json, quiet=quiet)
     _warn_if_work_waits(quiet)
 
 
@@ -103,24 +99,18 @@ def confirm(job_id: JobId, as_json: JsonOption = False, quiet: QuietOption = Fal
 
     Example: batchctl confirm batch_01JD5Z8M3N4P5Q6R7S8T9V0W1X
     """
-    from batchctl import service
-
-    _print_job(service.confirm_job(runtime(), job_id), as_json=as_json, quiet=quiet)
+    _print_job(client().confirm(job_id), as_json=as_json, quiet=quiet)
     _warn_if_work_waits(quiet)
 
 
 def cancel(job_id: JobId, as_json: JsonOption = False, quiet: QuietOption = False) -> None:
     """Cancel a job that has not finished; a running job stops at its next progress report."""
-    from batchctl import service
-
-    _print_job(service.cancel_job(runtime(), job_id), as_json=as_json, quiet=quiet)
+    _print_job(client().cancel(job_id), as_json=as_json, quiet=quiet)
 
 
 def retry(job_id: JobId, as_json: JsonOption = False, quiet: QuietOption = False) -> None:
     """Put a failed job back to work; processing resumes from its last committed progress."""
-    from batchctl import service
-
-    _print_job(service.retry_job(runtime(), job_id), as_json=as_json, quiet=quiet)
+    _print_job(client().retry(job_id), as_json=as_json, quiet=quiet)
     _warn_if_work_waits(quiet)
 
 
@@ -129,9 +119,7 @@ def show(job_id: JobId, as_json: JsonOption = False) -> None:
 
     Example: batchctl show batch_01JD5Z8M3N4P5Q6R7S8T9V0W1X --json | jq .result.progress
     """
-    from batchctl import service
-
-    _print_job(service.get_job(runtime(), job_id), as_json=as_json, quiet=False)
+    _print_job(client().get(job_id), as_json=as_json, quiet=False)
 
 
 def list_(
@@ -151,31 +139,27 @@ def list_(
 
     Example: batchctl list --status processing --json
     """
-    from batchctl import service, store
-    from batchctl.db import utcnow
     from batchctl.timeparse import parse_moment
 
-    now = utcnow()
-    selection = store.JobFilter(
-        types=types or [],
-        statuses=statuses or [],
-        created_after=parse_moment(created_after, option="--created-after", now=now) if created_after else None,
-        created_before=parse_moment(created_before, option="--created-before", now=now) if created_before else None,
+    page = client().list(
+        type=types or [],
+        status=statuses or [],
+        created_after=parse_moment(created_after, option="--created-after") if created_after else None,
+        created_before=parse_moment(created_before, option="--created-before") if created_before else None,
         limit=limit,
         offset=offset,
         order=order,
     )
-    rows, total = service.list_jobs(runtime(), selection)
-    jobs = [store.public_job(row) for row in rows]
     if as_json:
-        render.emit_json({"batch_jobs": jobs, "count": total, "limit": limit, "offset": offset})
+        render.emit_json(page.to_json())
     elif quiet:
-        for job in jobs:
-            print(job["id"])
+        for job in page:
+            print(job.id)
     else:
-        render.emit_table(["ID", "TYPE", "STATUS", "PROGRESS", "CREATED"], [render.job_row(job) for job in jobs])
-        if total > offset + len(jobs):
-            render.warn(f"showing {len(jobs)} of {total}; use --limit/--offset for more")
+        rows = [render.job_row(job.to_json()) for job in page]
+        render.emit_table(["ID", "TYPE", "STATUS", "PROGRESS", "CREATED"], rows)
+        if page.count > offset + len(page):
+            render.warn(f"showing {len(page)} of {page.count}; use --limit/--offset for more")
 
 
 def events(
@@ -183,33 +167,21 @@ def events(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing events until the job ends.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show a job's event history (JSON lines with --follow --json)."""
-    from batchctl import service, store
-    from batchctl.lifecycle import JobStatus
+    """Show a job's event history (JSON lines with --follow --json).
 
-    rt = runtime()
-    last_id = 0
-    printed_any = False
-    while True:
-        rows = service.list_events(rt, job_id, last_id)
-        found = [store.public_event(row) for row in rows]
-        if found:
-            last_id = found[-1]["id"]
-        if as_json and not follow:
-            render.emit_json(found)
-            return
-        for event in found:
-            if as_json:
-                render.emit_json_line(event)
-            else:
-                data = json.dumps(event["data"], sort_keys=True) if event["data"] else ""
-                print(f"{event['created_at']}  {event['name']:<20} {data}".rstrip(), flush=True)
-            printed_any = True
-        if not follow:
-            return
-        if JobStatus(service.get_job(rt, job_id)["status"]).is_terminal and not found and printed_any:
-            return
-        time.sleep(0.2)
+    Example: batchctl events $ID --follow
+    """
+    found = client().events(job_id, follow=follow)
+    if as_json and not follow:
+        render.emit_json([event.to_json() for event in found])
+        return
+    for event in found:
+        if as_json:
+            render.emit_json_line(event.to_json())
+        else:
+            shown = event.to_json()
+            data = json.dumps(shown["data"], sort_keys=True) if shown["data"] else ""
+            print(f"{shown['created_at']}  {event.name:<20} {data}".rstrip(), flush=True)
 
 
 def wait(
@@ -223,26 +195,21 @@ def wait(
 
     Example: batchctl wait $ID --for pre_processed --timeout 60
     """
-    from batchctl import service
     from batchctl.lifecycle import JobStatus
+    from batchctl.service import parse_status
 
-    if timeout is not None and timeout < 0:
-        raise BadInput("--timeout must be >= 0 seconds")
-    targets: set[JobStatus] = set()
-    if for_status is not None:
-        try:
-            targets = {JobStatus(for_status)}
-        except ValueError:
-            raise BadInput(f"--for {for_status!r} is not a status; use one of: {', '.join(JobStatus)}") from None
-    row = service.wait_for(runtime(), job_id, targets, timeout=timeout)
-    status = JobStatus(row["status"])
+    if timeout is not None and not timeout >= 0:  # NaN fails every comparison
+        raise BadInput("--timeout must be a number of seconds >= 0")
+    target = parse_status(for_status, option="--for") if for_status is not None else None
+    job = client().wait(job_id, for_status=target, timeout=timeout)
     if not quiet:
-        _print_job(row, as_json=as_json, quiet=False)
-    if status in targets or status is JobStatus.COMPLETED:
-        return
-    if status in (JobStatus.FAILED, JobStatus.CANCELED):
-        raise JobEndedBadly(f"batch job {job_id} ended {status.value}")
-    raise JobEndedBadly(f"batch job {job_id} ended {status.value} before reaching {for_status}")
+        _print_job(job, as_json=as_json, quiet=False)
+    if target is not None:
+        if job.has_reached(target):
+            return
+        raise JobEndedBadly(f"batch job {job_id} ended {job.status.value} before reaching {target.value}")
+    if job.status is not JobStatus.COMPLETED:
+        raise JobEndedBadly(f"batch job {job_id} ended {job.status.value}")
 
 
 def watch(
@@ -256,7 +223,7 @@ def watch(
 
     if interval <= 0:
         raise BadInput("--interval must be > 0 seconds")
-    watch_jobs(runtime(), job_ids or [], interval=interval, live=render.on_terminal())
+    watch_jobs(client(), job_ids or [], interval=interval, live=render.on_terminal())
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""The one Runtime a CLI process uses, built from the environment on first use."""
+"""The one client a CLI process uses: ``batchctl.connect()``, made from the environment on first use."""
 
 from __future__ import annotations
 
@@ -6,19 +6,18 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from batchctl.runtime import Runtime
+    from batchctl.client import Jobs
 
 
 @cache
-def runtime() -> Runtime:
-    """The process's Runtime (settings read once from the environment)."""
-    from batchctl.config import Settings
-    from batchctl.runtime import Runtime
+def client() -> Jobs:
+    """The process's client (settings read once from the environment)."""
+    from batchctl.client import connect
 
-    return Runtime(Settings.from_env())
+    return connect()
 
 
-def close_runtime() -> None:
+def close_client() -> None:
     """Close the process's database connection, if the command opened one."""
-    if runtime.cache_info().currsize and "db" in vars(runtime()):
-        runtime().db.close()
+    if client.cache_info().currsize:
+        client().close()

@@ -6,30 +6,30 @@ import sys
 import time
 from typing import Any
 
-from batchctl import service, store
 from batchctl.cli.render import progress_text
+from batchctl.client import Jobs
 from batchctl.lifecycle import ACTIVE, JobStatus
-from batchctl.runtime import Runtime
+from batchctl.service import check_job_id
 
 
-def _poll(rt: Runtime, job_ids: list[str], followed: set[str]) -> list[dict[str, Any]]:
+def _poll(jobs: Jobs, job_ids: list[str], followed: set[str]) -> list[dict[str, Any]]:
     """The followed jobs now; with no ids given, every active job joins the followed set as it appears."""
     if not job_ids:
-        rows, _ = service.list_jobs(rt, store.JobFilter(statuses=sorted(ACTIVE), limit=1000, order="created_at"))
-        followed.update(row["id"] for row in rows)
+        page = jobs.list(status=sorted(ACTIVE), limit=1000, order="created_at")
+        followed.update(job.id for job in page)
     else:
         followed.update(job_ids)
-    return [store.public_job(service.get_job(rt, job_id)) for job_id in sorted(followed)]
+    return [jobs.get(job_id).to_json() for job_id in sorted(followed)]
 
 
-def watch_jobs(rt: Runtime, job_ids: list[str], *, interval: float, live: bool) -> None:
+def watch_jobs(jobs: Jobs, job_ids: list[str], *, interval: float, live: bool) -> None:
     """Follow the given jobs (or every active job) until all of them have ended."""
     for job_id in job_ids:
-        service.check_job_id(job_id)
+        check_job_id(job_id)
     if live:
-        _watch_live(rt, job_ids, interval)
+        _watch_live(jobs, job_ids, interval)
     else:
-        _watch_plain(rt, job_ids, interval)
+        _watch_plain(jobs, job_ids, interval)
 
 
 def _line(job: dict[str, Any]) -> str:
@@ -40,23 +40,23 @@ def _all_ended(jobs: list[dict[str, Any]]) -> bool:
     return all(JobStatus(job["status"]).is_terminal for job in jobs)
 
 
-def _watch_plain(rt: Runtime, job_ids: list[str], interval: float) -> None:
+def _watch_plain(jobs: Jobs, job_ids: list[str], interval: float) -> None:
     seen: dict[str, str] = {}
     followed: set[str] = set()
     while True:
-        jobs = _poll(rt, job_ids, followed)
-        for job in jobs:
+        shown = _poll(jobs, job_ids, followed)
+        for job in shown:
             line = _line(job)
             if seen.get(job["id"]) != line:
                 seen[job["id"]] = line
                 sys.stdout.write(line + "\n")
                 sys.stdout.flush()
-        if _all_ended(jobs):
+        if _all_ended(shown):
             return
         time.sleep(interval)
 
 
-def _watch_live(rt: Runtime, job_ids: list[str], interval: float) -> None:
+def _watch_live(jobs: Jobs, job_ids: list[str], interval: float) -> None:
     from rich.live import Live
     from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
@@ -71,8 +71,8 @@ def _watch_live(rt: Runtime, job_ids: list[str], interval: float) -> None:
     followed: set[str] = set()
     with Live(progress, refresh_per_second=8, transient=False):
         while True:
-            jobs = _poll(rt, job_ids, followed)
-            for job in jobs:
+            shown = _poll(jobs, job_ids, followed)
+            for job in shown:
                 result = job.get("result") or {}
                 count = result.get("count")
                 fields = {"job_id": job["id"], "type": job["type"], "status": job["status"], "count": count or "?"}
@@ -81,6 +81,6 @@ def _watch_live(rt: Runtime, job_ids: list[str], interval: float) -> None:
                 progress.update(
                     tasks[job["id"]], completed=result.get("advancement_count", 0), total=count or None, **fields
                 )
-            if _all_ended(jobs):
+            if _all_ended(shown):
                 return
             time.sleep(interval)
