@@ -62,7 +62,7 @@ def test_to_json_is_exactly_what_show_json_prints(backend: Backend, jobs: Jobs) 
 def test_jobs_are_immutable_and_to_json_is_a_fresh_copy(jobs: Jobs) -> None:
     job = jobs.create("test-fail", context={"count": 1, "tags": ["a"]}, dry_run=True)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        job.status = "completed"  # type: ignore[misc]
+        job.status = batchctl.JobStatus.COMPLETED  # type: ignore[misc]
     with pytest.raises(TypeError):
         job.context["count"] = 5  # type: ignore[index]
     assert job.context["tags"] == ("a",)
