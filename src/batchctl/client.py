@@ -50,7 +50,7 @@ def _freeze(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class BatchJob:
-    """One batch job as the API returns it (the DESIGN 1.1 fields); ``to_json()`` is what ``show --json`` prints."""
+    """One batch job as the API returns it (docs/lifecycle.md, The job); ``to_json()`` is what ``show --json`` shows."""
 
     id: str
     type: str

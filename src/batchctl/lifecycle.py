@@ -2,8 +2,8 @@
 
 Every transition is one conditional ``UPDATE … WHERE id = ? AND status IN (…)`` plus an event row, in
 the caller's transaction. When two clients race, exactly one UPDATE matches; the loser reads the
-status it lost to and gets the refusal message of DESIGN 1.2. Nothing else in batchctl writes
-``status`` or the status timestamps.
+status it lost to and gets the refusal message of docs/lifecycle.md (Statuses and transitions). Nothing
+else in batchctl writes ``status`` or the status timestamps.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ class BatchJobEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
 
 
-# -- the catalog (DESIGN 1.6): what product-export writes and product-import reads, in Medusa's CSV format ------
+# -- the catalog (README, Product import and export): what product-export writes and product-import reads ----
 
 
 def _fk(target: str, *, nullable: bool, ondelete: str = "CASCADE", index: bool = True, type_: Any = None) -> Any:

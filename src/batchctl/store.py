@@ -1,4 +1,4 @@
-"""Reading and writing job rows, and their public JSON shape (DESIGN 1.1)."""
+"""Reading and writing job rows, and their public JSON shape (docs/lifecycle.md, The job)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def public_result(row: Row) -> dict[str, Any] | None:
 
 
 def public_job(row: Row) -> dict[str, Any]:
-    """A job row as the JSON object of DESIGN 1.1 (stable field names)."""
+    """A job row as its public JSON object (docs/lifecycle.md, The job: stable field names)."""
     job: dict[str, Any] = {
         "id": row["id"],
         "type": row["type"],

@@ -17,7 +17,7 @@ from tests.conftest import BATCHCTL, REPO, STRATEGIES, TEST_STRATEGIES, Backend
 
 JOB_ID = re.compile(r"^batch_[0-9A-Z]{26}$")
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-# DESIGN 1.1: batchctl may add fields, it never renames these.
+# docs/lifecycle.md (The job): batchctl may add fields, it never renames these.
 DESIGN_FIELDS = (
     "id",
     "type",

@@ -1,4 +1,4 @@
-"""Where strategies come from (DESIGN 1.4): built-ins, entry points and folders, and the errors users see."""
+"""Where strategies come from (docs/strategies.md): built-ins, entry points and folders, and the errors users see."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 The state machine drives one real job row per run through ``lifecycle.apply`` (the worker's moves) and
 the service functions (the user's moves), keeps a model of the status it expects, and after every step
-checks the row read back from the database against the model and against DESIGN 1.2.
+checks the row read back from the database against the model and against the transition table of
+docs/lifecycle.md (Statuses and transitions).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ Outcome = Accepted | Refused | NoOp
 
 
 def expected_outcome(action: str, status: JobStatus, confirmed_at_set: bool) -> Outcome:
-    """The model: what DESIGN 1.2 says ``action`` does to a job in ``status``."""
+    """The model: what docs/lifecycle.md (Statuses and transitions) says ``action`` does to a job in ``status``."""
     if action.endswith("_as_someone_else"):
         return Refused(NotOwner, NOT_OWNER)
     if action == "pre_process":
@@ -138,7 +139,7 @@ def expected_outcome(action: str, status: JobStatus, confirmed_at_set: bool) -> 
     if action == "fail":
         if status in ACTIVE:
             return Accepted(JobStatus.FAILED, "batch.failed")
-        # DESIGN gives fail no message of its own; what matters is that a finished job stays finished.
+        # Only the worker fails a job, so no script matches this refusal; what matters is that a finished job stays so.
         return Refused(InvalidTransition, lifecycle.FAIL.refusal(status))
     if action == "cancel_as_owner":
         if status in ACTIVE:

@@ -28,7 +28,8 @@ TRANSITIONS = (
     lifecycle.RETRY_PRE_PROCESSING,
 )
 
-# DESIGN 1.2, verbatim: scripts match these strings, so a reworded message is a breaking change.
+# docs/lifecycle.md (Statuses and transitions), verbatim: scripts match these strings, so a reworded message
+# is a breaking change.
 DESIGN_REFUSALS = {
     "pre_process": "Cannot mark a batch job as pre processed if it is not in created status",
     "confirm": "Cannot confirm processing for a batch job that is not pre processed",
