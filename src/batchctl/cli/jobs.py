@@ -104,12 +104,18 @@ def confirm(job_id: JobId, as_json: JsonOption = False, quiet: QuietOption = Fal
 
 
 def cancel(job_id: JobId, as_json: JsonOption = False, quiet: QuietOption = False) -> None:
-    """Cancel a job that has not finished; a running job stops at its next progress report."""
+    """Cancel a job that has not finished; a running job stops at its next progress report.
+
+    Example: batchctl cancel batch_01JD5Z8M3N4P5Q6R7S8T9V0W1X
+    """
     _print_job(client().cancel(job_id), as_json=as_json, quiet=quiet)
 
 
 def retry(job_id: JobId, as_json: JsonOption = False, quiet: QuietOption = False) -> None:
-    """Put a failed job back to work; processing resumes from its last committed progress."""
+    """Put a failed job back to work; processing resumes from its last committed progress.
+
+    Example: batchctl retry batch_01JD5Z8M3N4P5Q6R7S8T9V0W1X && batchctl wait batch_01JD5Z8M3N4P5Q6R7S8T9V0W1X
+    """
     _print_job(client().retry(job_id), as_json=as_json, quiet=quiet)
     _warn_if_work_waits(quiet)
 
