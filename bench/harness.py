@@ -18,6 +18,8 @@ SIZES: dict[str, tuple[int, int, str]] = {
     "products": (1_000_000, 20_000, "draft products to publish"),
     "variants": (100_000, 5_000, "variants to export and import"),
     "memory_variants": (1_000_000, 5_000, "variants for the peak-memory figure"),
+    "peer_jobs": (1000, 40, "no-op jobs per round of the peers figure (a fifth of them with progress)"),
+    "peer_rounds": (5, 1, "interleaved rounds of the peers figure"),
 }
 
 
@@ -35,6 +37,8 @@ class Options:
     products: int
     variants: int
     memory_variants: int
+    peer_jobs: int
+    peer_rounds: int
 
     @classmethod
     def make(cls, *, quick: bool, verbose: bool, **overrides: int | None) -> Options:

@@ -37,7 +37,7 @@ def _ensure_project_python() -> None:
 _ensure_project_python()
 
 # bench/ is sys.path[0] when run as a script.
-from figures import catalog, latency, lifecycle, publish, show  # noqa: E402
+from figures import catalog, latency, lifecycle, peers, publish, show  # noqa: E402
 from harness import SIZES, Figure, Options, format_table, progress  # noqa: E402
 from stages import BACKENDS, batchctl_command  # noqa: E402
 
@@ -51,6 +51,10 @@ FIGURES: dict[str, FigureFunction] = {
     "catalog": catalog.export_import,
     "memory": catalog.memory,
     "publish": publish.publish_products,
+}
+# Figures that compare the backends' batchctl with the same peers, so they run once with every backend.
+CROSS_FIGURES: dict[str, Callable[[list[Any], Options], list[Figure]]] = {
+    "peers": peers.peers,
 }
 
 
@@ -76,7 +80,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.add_argument(
             f"--{name.replace('_', '-')}", type=int, metavar="N", help=f"{what} ({full}; --quick {quick})"
         )
-    parser.add_argument("--figure", action="append", choices=list(FIGURES), help="only this figure (repeatable)")
+    parser.add_argument(
+        "--figure", action="append", choices=[*FIGURES, *CROSS_FIGURES], help="only this figure (repeatable)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON (with every sample) instead of the table")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
@@ -91,19 +97,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     options = Options.make(quick=args.quick, verbose=not args.quiet, **{name: getattr(args, name) for name in SIZES})
     names = ["sqlite", "postgres"] if args.backend == "all" else [args.backend]
-    chosen = [FIGURES[name] for name in (args.figure or FIGURES)]
+    wanted = args.figure or [*FIGURES, *CROSS_FIGURES]
+    chosen = [FIGURES[name] for name in wanted if name in FIGURES]
+    cross = [CROSS_FIGURES[name] for name in wanted if name in CROSS_FIGURES]
     started = time.perf_counter()
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="batchctl-bench-") as workdir:
-        for name in names:
-            backend = BACKENDS[name](Path(workdir))
-            try:
+        backends = [BACKENDS[name](Path(workdir)) for name in names]
+        try:
+            for backend in backends:
                 backend.check()
                 for measure in chosen:
                     began = time.perf_counter()
                     figures.extend(measure(backend, options))
-                    progress(options, f"{name} {measure.__name__}: {time.perf_counter() - began:.1f}s")
-            finally:
+                    progress(options, f"{backend.name} {measure.__name__}: {time.perf_counter() - began:.1f}s")
+            for measure_all in cross:
+                began = time.perf_counter()
+                figures.extend(measure_all(backends, options))
+                progress(options, f"{measure_all.__name__}: {time.perf_counter() - began:.1f}s")
+        finally:
+            for backend in backends:
                 backend.close()
     elapsed = time.perf_counter() - started
     run = {**describe_run(options), "seconds": round(elapsed, 1)}
