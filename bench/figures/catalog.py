@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from batchctl.runtime import Runtime
 
 EXPORT_GOAL = Goal(">=", 0.5)
-IMPORT_GOAL = Goal(">=", 0.3)
-MEMORY_GOAL = Goal("<=", 200, "MB")
+IMPORT_GOAL = Goal(">=", 0.6)
+MEMORY_GOAL = Goal("<=", 100, "MB")
 
 
 def _count(n: int) -> str:

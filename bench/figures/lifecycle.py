@@ -1,12 +1,13 @@
-"""No-op jobs through the whole lifecycle per second, against raw Huey tasks per second halved.
+"""No-op jobs through the whole lifecycle per second, against raw Huey tasks per second.
 
 batchctl: N ``noop`` jobs are created in-process (one transaction each, as N `batchctl create` calls would
 make), then W `batchctl worker --burst` processes drain them through created → pre_processing →
 pre_processed → confirmed → processing → completed; every job is checked to be completed afterwards.
 Baseline: N no-op Huey tasks on the same kind of storage, enqueued here, drained by W consumer processes of
 ``raw_huey.py`` (Huey's own Consumer with batchctl's settings); they must report N runs between them.
-The issue's goal compares against half the raw rate: a tracked job costs at least two queue round trips'
-worth of durable writes (its claim and its completion), so >= 0.5 of raw/2 is a quarter of raw Huey's rate.
+A tracked job costs durable writes that a raw task does not (its row, its claim, its transitions and
+their events), yet the goal is against raw Huey itself: >= 0.8 of its rate on the embedded default,
+>= 0.5 on PostgreSQL + Redis (where every write of batchctl's is a database round trip).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from stages import BENCH, Backend, Stage, batchctl_command, patience
 
 if TYPE_CHECKING:
     from batchctl.config import Settings
+
+
+GOALS = {"sqlite": 0.8, "postgres": 0.5}
 
 
 def _check_raw_mirrors(settings: Settings) -> None:
@@ -114,23 +118,23 @@ def _throughput(backend: Backend, options: Options, workers: int) -> Figure:
 
     def theirs() -> float:
         with backend.stage() as stage:
-            rate = _raw_round(stage, options.jobs, workers, details) / 2
-        progress(options, f"{label}: raw Huey ÷ 2 {rate:.1f} tasks/s")
+            rate = _raw_round(stage, options.jobs, workers, details)
+        progress(options, f"{label}: raw Huey {rate:.1f} tasks/s")
         return rate
 
-    batchctl_rates, halved_raw_rates = interleaved(options.rounds, ours, theirs)
+    batchctl_rates, raw_rates = interleaved(options.rounds, ours, theirs)
     batchctl = statistics.median(batchctl_rates)
-    baseline = statistics.median(halved_raw_rates)
+    baseline = statistics.median(raw_rates)
     return Figure(
         figure=f"no-op lifecycle, {workers} worker{'s' if workers > 1 else ''} (N={options.jobs})",
         backend=backend.name,
         batchctl=batchctl,
         batchctl_text=f"{batchctl:.0f} jobs/s",
         baseline=baseline,
-        baseline_text=f"{baseline * 2:.0f}/s ÷ 2",
-        ratio=paired_ratio(batchctl_rates, halved_raw_rates),
-        goal=Goal(">=", 0.5),
-        samples={"batchctl": batchctl_rates, "baseline": halved_raw_rates, **details},
+        baseline_text=f"{baseline:.0f}/s",
+        ratio=paired_ratio(batchctl_rates, raw_rates),
+        goal=Goal(">=", GOALS[backend.name]),
+        samples={"batchctl": batchctl_rates, "baseline": raw_rates, **details},
         notes=[
             f"{label}, medians: batchctl create {milliseconds(details['batchctl_create_s'])} + workers "
             f"{milliseconds(details['batchctl_drain_s'])}; raw enqueue {milliseconds(details['raw_enqueue_s'])} + "
