@@ -37,6 +37,7 @@ from batchctl.runtime import Runtime
 if TYPE_CHECKING:
     from batchctl.operations import Pruned, WorkerInfo
     from batchctl.registry import StrategyInfo
+    from batchctl.schedule_service import Schedules
 
 
 def _freeze(value: Any) -> Any:
@@ -70,6 +71,8 @@ class BatchJob:
     attempts: int
     worker: str | None
     _json: Mapping[str, Any] = field(repr=False, compare=False)
+    schedule: str | None = None  # the schedule that created the job, and the tick it was for
+    scheduled_for: datetime | None = None
 
     @classmethod
     def from_json(cls, job: Mapping[str, Any]) -> BatchJob:
@@ -99,6 +102,8 @@ class BatchJob:
             attempts=int(job.get("attempts") or 0),
             worker=job.get("worker"),
             _json=copy.deepcopy(dict(job)),
+            schedule=job.get("schedule"),
+            scheduled_for=moment("scheduled_for"),
         )
 
     @classmethod
@@ -247,6 +252,7 @@ class Jobs:
         *,
         type: str | Iterable[str] | None = None,
         status: str | Iterable[str] | None = None,
+        schedule: str | Iterable[str] | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
         created_by: str | None = None,
@@ -260,6 +266,7 @@ class Jobs:
         selection = JobFilter(
             types=_strings(type),
             statuses=_strings(status),
+            schedules=_strings(schedule),
             created_after=created_after,
             created_before=created_before,
             created_by=created_by,
@@ -293,6 +300,12 @@ class Jobs:
     def events(self, job_id: str, *, after: int = 0, follow: bool = False, poll: float = 0.2) -> Iterator[Event]:
         """The job's events in order; with ``follow``, keep yielding new ones until the job has ended."""
         return (Event.from_row(row) for row in service.follow_events(self.runtime, job_id, after, follow, poll))
+
+    def schedules(self) -> Schedules:
+        """The schedules: timetables on which the workers create jobs (add, list, pause, resume, remove, run)."""
+        from batchctl.schedule_service import Schedules
+
+        return Schedules(self.runtime, user=self.user)
 
     # -- strategies and operations ----------------------------------------------------------------------
 

@@ -51,6 +51,9 @@ class BatchJob(SQLModel, table=True):
     completed_at: datetime | None = _ts()
     failed_at: datetime | None = _ts()
     canceled_at: datetime | None = _ts()
+    # The schedule and tick that created the job (null for a job created by hand).
+    schedule: str | None = Field(default=None, max_length=100, index=True)
+    scheduled_for: datetime | None = _ts()
 
 
 class BatchJobEvent(SQLModel, table=True):
@@ -262,3 +265,45 @@ class BatchWorker(SQLModel, table=True):
     started_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
     seen_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False, index=True))
     stopped_at: datetime | None = _ts()
+
+
+class BatchSchedule(SQLModel, table=True):
+    """A timetable (cron or fixed interval) on which workers create jobs of one type with one context."""
+
+    __tablename__ = "batch_schedule"
+
+    name: str = Field(primary_key=True, max_length=100)
+    type: str = Field(max_length=100)
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+    dry_run: bool = False
+    cron: str | None = Field(default=None, max_length=200)
+    every_seconds: int | None = None
+    tz: str = Field(max_length=100)
+    catch_up: str = Field(max_length=10)
+    no_overlap: bool = False
+    status: str = Field(max_length=20)
+    created_by: str = Field(max_length=200)
+    # The earliest tick not handled yet; a worker that handles it moves it on with one conditional UPDATE.
+    next_tick_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False, index=True))
+    created_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+
+
+class BatchScheduleTick(SQLModel, table=True):
+    """What became of one tick of a schedule; unique per (schedule, tick_at), so no tick makes two jobs."""
+
+    __tablename__ = "batch_schedule_tick"
+    __table_args__ = (sa.UniqueConstraint("schedule", "tick_at", name="uq_batch_schedule_tick_schedule_tick_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule: str = Field(
+        sa_column=sa.Column(sa.String(100), sa.ForeignKey("batch_schedule.name", ondelete="CASCADE"), nullable=False)
+    )
+    tick_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+    outcome: str = Field(max_length=20)
+    job_id: str | None = Field(default=None, max_length=40)
+    # How many ticks this row stands for: a catch-up job or a run of missed ticks covers several.
+    ticks: int = 1
+    first_tick_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+    detail: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    created_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))

@@ -5,26 +5,19 @@ Each takes the Runtime and, where ownership matters, the acting ``user`` (the se
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
-from batchctl import lifecycle, store
+from batchctl import creation, lifecycle, store
 from batchctl.db import Row, utcnow
 from batchctl.errors import BadInput, InvalidTransition, WaitTimeout
 from batchctl.lifecycle import JobStatus
 from batchctl.runtime import Runtime
 
 JOB_ID = re.compile(r"^batch_[0-9A-HJKMNP-TV-Z]{26}$")
-
-
-def new_job_id() -> str:
-    """``batch_`` + a ULID: unique and sortable by creation time."""
-    from ulid import ULID
-
-    return f"batch_{ULID()}"
 
 
 def check_job_id(job_id: str) -> str:
@@ -34,36 +27,30 @@ def check_job_id(job_id: str) -> str:
     return job_id
 
 
-def create_job(rt: Runtime, batch_type: str, context: dict[str, Any], *, dry_run: bool, user: str | None = None) -> Row:
+def create_job(
+    rt: Runtime,
+    batch_type: str,
+    context: dict[str, Any],
+    *,
+    dry_run: bool,
+    user: str | None = None,
+    schedule: str | None = None,
+    scheduled_for: datetime | None = None,
+) -> Row:
     """Validate the context with the strategy's ``prepare``, then write the job and ``batch.created``."""
-    strategy = rt.registry().get(batch_type).create()
-    try:
-        prepared = strategy.prepare(dict(context))
-    except (ValueError, TypeError, KeyError) as error:
-        raise BadInput(f"invalid context for {batch_type}: {error}") from error
-    try:
-        json.dumps(prepared)
-    except (TypeError, ValueError) as error:
-        raise BadInput(f"the {batch_type} strategy's prepare() returned a context that is not JSON: {error}") from error
+    prepared = creation.prepare_context(rt.registry(), batch_type, context)
     now = utcnow()
-    row: Row = {
-        "id": new_job_id(),
-        "type": batch_type,
-        "status": JobStatus.CREATED.value,
-        "created_by": user or rt.settings.user,
-        "context": prepared,
-        "dry_run": dry_run,
-        "advancement_count": 0,
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+    row = creation.new_job_row(
+        batch_type,
+        prepared,
+        dry_run=dry_run,
+        user=user or rt.settings.user,
+        now=now,
+        schedule=schedule,
+        scheduled_for=scheduled_for,
+    )
     with rt.db.transaction() as tx:
-        written = lifecycle.write_with_events(
-            tx, store.insert_job_sql(row), row, [("batch.created", {"status": JobStatus.CREATED.value})], now
-        )
-    assert written is not None  # an INSERT without conditions writes its row or raises
-    return store.decode_row(written)
+        return creation.insert_job(tx, row, now)
 
 
 def confirm_job(rt: Runtime, job_id: str, *, user: str | None = None) -> Row:

@@ -74,6 +74,8 @@ def public_job(row: Row) -> dict[str, Any]:
     job["attempts"] = row.get("attempts", 0)
     job["worker"] = row.get("worker")
     job["heartbeat_at"] = iso(row.get("heartbeat_at"))
+    job["schedule"] = row.get("schedule")
+    job["scheduled_for"] = iso(row.get("scheduled_for"))
     return job
 
 
@@ -107,6 +109,7 @@ class JobFilter:
 
     types: Sequence[str] = ()
     statuses: Sequence[str] = ()
+    schedules: Sequence[str] = ()
     created_after: datetime | None = None
     created_before: datetime | None = None
     created_by: str | None = None
@@ -118,14 +121,15 @@ class JobFilter:
 def _where(tx: Tx, selection: JobFilter) -> tuple[str, dict[str, Any]]:
     clauses: list[str] = []
     params: dict[str, Any] = {}
-    if selection.types:
-        placeholders, values = tx.in_list("type", list(selection.types))
-        clauses.append(f"type IN ({placeholders})")
-        params.update(values)
-    if selection.statuses:
-        placeholders, values = tx.in_list("status", list(selection.statuses))
-        clauses.append(f"status IN ({placeholders})")
-        params.update(values)
+    for column, wanted in (
+        ("type", selection.types),
+        ("status", selection.statuses),
+        ("schedule", selection.schedules),
+    ):
+        if wanted:
+            placeholders, values = tx.in_list(column, list(wanted))
+            clauses.append(f"{column} IN ({placeholders})")
+            params.update(values)
     if selection.created_after is not None:
         clauses.append("created_at > :created_after")
         params["created_after"] = selection.created_after

@@ -1,9 +1,10 @@
-"""``batchctl worker``: Huey consumers that handle wake-ups, plus the dispatcher and heartbeat threads.
+"""``batchctl worker``: Huey consumers that handle wake-ups, plus the dispatcher, heartbeat and scheduler threads.
 
 The database is the source of truth and the queue only a wake-up call: the dispatcher finds jobs
 that need a worker (``leases.wake_due``: new, confirmed, or whose lease expired) and enqueues one
 wake-up each; consumers claim the job with a conditional UPDATE, so a lost wake-up is sent again
-later and a duplicated one does nothing.
+later and a duplicated one does nothing. The scheduler creates the jobs of due schedule ticks
+(``schedules.create_due``): every worker looks, and exactly one creates each tick's job.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from huey.consumer import Consumer, ConsumerStopped
 
-from batchctl import leases, presence
+from batchctl import leases, presence, schedules
 from batchctl.config import Settings, mask_url
 from batchctl.db import utcnow
 from batchctl.errors import BackendUnavailable
@@ -25,6 +26,7 @@ from batchctl.runner import Runner
 from batchctl.runtime import Runtime
 
 log = logging.getLogger("batchctl.worker")
+SCHEDULE_INTERVAL = 1.0  # seconds between two looks for due schedule ticks
 
 
 class Worker:
@@ -39,7 +41,8 @@ class Worker:
         self.huey = make_huey(settings)
         check_queue(settings, self.huey)
         self.stop = threading.Event()
-        self.runner = Runner(settings, self.db, runtime.registry(), should_stop=self.stop.is_set)
+        self.registry = runtime.registry()
+        self.runner = Runner(settings, self.db, self.registry, should_stop=self.stop.is_set)
         self._busy = 0
         self._busy_lock = threading.Lock()
         self.wake = self.huey.task(name="wake")(self._handle)
@@ -95,6 +98,15 @@ class Worker:
             if not found:
                 self.stop.wait(delay)
 
+    def _schedule_loop(self) -> None:
+        # About once a second: fine enough for cron's minutes and `--every 2s`, one cheap SELECT when idle.
+        while not self.stop.wait(SCHEDULE_INTERVAL):
+            try:
+                schedules.create_due(self.db, self.registry)
+            except Exception as error:  # database down: the ticks stay due and are handled when it is back
+                log.warning("scheduler: %s", error)
+                self.db.discard_connection()
+
     def queue_error(self) -> str | None:
         """Why this worker cannot use the queue right now, or None."""
         return self.enqueue_error or getattr(type(self.huey), "outage", None)
@@ -127,6 +139,7 @@ class Worker:
         threads = [
             threading.Thread(target=self._dispatch_loop, name="batchctl-dispatcher", daemon=True),
             threading.Thread(target=self._heartbeat_loop, name="batchctl-heartbeat", daemon=True),
+            threading.Thread(target=self._schedule_loop, name="batchctl-scheduler", daemon=True),
         ]
         with self.db.transaction() as tx:
             presence.register(

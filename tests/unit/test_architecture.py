@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("entry points", ("batchctl.cli", "batchctl.http", "batchctl.__main__")),
     ("the package facade", ()),  # batchctl/__init__.py: lazy public names from any layer
     ("api", ("batchctl.client", "batchctl.worker")),
-    ("use cases", ("batchctl.service", "batchctl.operations", "batchctl.runner")),
+    ("use cases", ("batchctl.service", "batchctl.operations", "batchctl.runner", "batchctl.schedule_service")),
     ("core", ()),
     ("storage", ("batchctl.db", "batchctl.config", "batchctl.errors")),
 ]

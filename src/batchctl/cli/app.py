@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import typer
 
-from batchctl.cli import admin, jobs, products
+from batchctl.cli import admin, jobs, products, schedule
 from batchctl.cli.runtime import close_client
 from batchctl.errors import BatchctlError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 jobs.register(app)
 admin.register(app)
 products.register(app)
+schedule.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

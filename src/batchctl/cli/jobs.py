@@ -133,6 +133,9 @@ def list_(
     statuses: Annotated[
         list[str] | None, typer.Option("--status", "-s", help="Only these statuses (repeatable).")
     ] = None,
+    schedule: Annotated[
+        list[str] | None, typer.Option("--schedule", help="Only jobs this schedule created (repeatable).")
+    ] = None,
     created_after: Annotated[str | None, typer.Option(help="ISO-8601 time or an age like 12h.")] = None,
     created_before: Annotated[str | None, typer.Option(help="ISO-8601 time or an age like 12h.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many jobs.")] = 10,
@@ -150,6 +153,7 @@ def list_(
     page = client().list(
         type=types or [],
         status=statuses or [],
+        schedule=schedule or [],
         created_after=parse_moment(created_after, option="--created-after") if created_after else None,
         created_before=parse_moment(created_before, option="--created-before") if created_before else None,
         limit=limit,

@@ -1,0 +1,76 @@
+"""Creating a job: the strategy's ``prepare`` checks the context, then one INSERT writes the row and ``batch.created``.
+
+``batchctl create`` (through service) and the scheduler in the worker (through schedules) both create jobs
+here, so a scheduled job is checked and written exactly as one typed at the shell.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from batchctl import lifecycle, store
+from batchctl.db import Row, Tx
+from batchctl.errors import BadInput
+from batchctl.lifecycle import JobStatus
+
+if TYPE_CHECKING:
+    from batchctl.registry import Registry
+
+
+def new_job_id() -> str:
+    """``batch_`` + a ULID: unique and sortable by creation time."""
+    from ulid import ULID
+
+    return f"batch_{ULID()}"
+
+
+def prepare_context(registry: Registry, batch_type: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context as the strategy's ``prepare`` validates and normalises it; BadInput when it refuses."""
+    strategy = registry.get(batch_type).create()
+    try:
+        prepared = strategy.prepare(dict(context))
+    except (ValueError, TypeError, KeyError) as error:
+        raise BadInput(f"invalid context for {batch_type}: {error}") from error
+    try:
+        json.dumps(prepared)
+    except (TypeError, ValueError) as error:
+        raise BadInput(f"the {batch_type} strategy's prepare() returned a context that is not JSON: {error}") from error
+    return dict(prepared)
+
+
+def new_job_row(
+    batch_type: str,
+    prepared: dict[str, Any],
+    *,
+    dry_run: bool,
+    user: str,
+    now: datetime,
+    schedule: str | None = None,
+    scheduled_for: datetime | None = None,
+) -> Row:
+    """The columns of a job about to be created (its context already prepared)."""
+    return {
+        "id": new_job_id(),
+        "type": batch_type,
+        "status": JobStatus.CREATED.value,
+        "created_by": user,
+        "context": prepared,
+        "dry_run": dry_run,
+        "advancement_count": 0,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+        "schedule": schedule,
+        "scheduled_for": scheduled_for,
+    }
+
+
+def insert_job(tx: Tx, row: Row, now: datetime, event_data: Mapping[str, Any] | None = None) -> Row:
+    """Write the job row and its ``batch.created`` event in the caller's transaction; return the row."""
+    event = {"status": JobStatus.CREATED.value, **(event_data or {})}
+    written = lifecycle.write_with_events(tx, store.insert_job_sql(row), row, [("batch.created", event)], now)
+    assert written is not None  # an INSERT without conditions writes its row or raises
+    return store.decode_row(written)

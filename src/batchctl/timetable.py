@@ -1,0 +1,171 @@
+"""When a schedule's ticks fall, and what to do with the ticks that are due: pure functions, no I/O.
+
+Cron expressions are parsed and walked by ``cronsim`` (which follows Debian cron, DST quirks included:
+a 02:30 job runs at 03:00 on the night the clocks skip 02:30, and once, at the first 02:30, on the night
+they repeat it); time zones are ``zoneinfo``'s. ``--every`` ticks fall on multiples of the interval since
+the Unix epoch, so ``--every 15m`` ticks at :00, :15, :30 and :45 whichever machine computes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from batchctl.errors import BadInput
+
+if TYPE_CHECKING:
+    from cronsim import CronSim
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A tick handled later than this after its time (or after the next tick fell) was missed, not merely late.
+GRACE = timedelta(seconds=60)
+# The most ticks one call enumerates: the rest of a long outage is counted on the next call.
+MAX_TICKS = 1000
+
+
+class CatchUp(StrEnum):
+    """What to do with the ticks nobody handled in time (no worker ran)."""
+
+    NONE = "none"  # record them as missed, create nothing
+    ONE = "one"  # one job for all of them, marked as a catch-up
+    ALL = "all"  # one job for each of them
+
+
+@dataclass(frozen=True)
+class Timetable:
+    """A cron expression in a time zone, or a fixed interval."""
+
+    cron: str | None
+    every_seconds: int | None
+    tz: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if (self.cron is None) == (self.every_seconds is None):
+            raise BadInput("give a schedule either --cron or --every, not both and not neither")
+        zone(self.tz)
+        if self.cron is not None:
+            self._cron(EPOCH)  # refuse a bad expression now, not at the first tick
+        elif self.every_seconds is not None and self.every_seconds < 1:
+            raise BadInput(f"--every must be at least 1s, got {self.every_seconds}s")
+
+    def _cron(self, after: datetime) -> CronSim:
+        from cronsim import CronSim, CronSimError
+
+        assert self.cron is not None
+        try:
+            return CronSim(self.cron, after.astimezone(zone(self.tz)))
+        except CronSimError as error:
+            raise BadInput(
+                f'--cron "{self.cron}" is not a valid cron expression: {error}; '
+                'expected 5 fields (minute hour day-of-month month day-of-week) like "0 3 * * *"'
+            ) from None
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first tick strictly after ``moment``, in UTC."""
+        if self.every_seconds is not None:
+            elapsed = (moment - EPOCH) // timedelta(seconds=self.every_seconds)
+            return EPOCH + timedelta(seconds=self.every_seconds * (elapsed + 1))
+        try:
+            return next(self._cron(moment)).astimezone(UTC)
+        except StopIteration:  # cronsim found no match in 50 years (e.g. "0 0 30 2 *")
+            raise BadInput(
+                f'--cron "{self.cron}" never fires; expected an expression that matches a real date'
+            ) from None
+
+    def ticks(self, start: datetime) -> Iterator[datetime]:
+        """``start`` if it is a tick, then every tick after it, in UTC."""
+        tick = start if self.next_after(start - timedelta(microseconds=1)) == start else self.next_after(start)
+        while True:
+            yield tick
+            tick = self.next_after(tick)
+
+    def describe(self) -> str:
+        """``cron "0 3 * * *" Europe/Paris`` or ``every 15m``."""
+        if self.cron is not None:
+            return f'cron "{self.cron}" {self.tz}'
+        assert self.every_seconds is not None
+        return f"every {format_seconds(self.every_seconds)}"
+
+
+def timetable_of_row(row: Mapping[str, Any]) -> Timetable:
+    """A schedule row's timetable."""
+    return Timetable(row["cron"], row["every_seconds"], row["tz"])
+
+
+def zone(name: str) -> ZoneInfo:
+    """The time zone called ``name``; BadInput naming it otherwise."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(
+            f"--tz {name!r} is not a known time zone; expected an IANA name like Europe/Paris or UTC"
+        ) from None
+
+
+def parse_every(text: str) -> int:
+    """``--every`` as whole seconds: ``90s``, ``15m``, ``12h``, ``1d``."""
+    from batchctl.timeparse import parse_age
+
+    seconds = parse_age(text, option="--every").total_seconds()
+    if seconds < 1 or seconds != int(seconds):
+        raise BadInput(f"--every {text!r} must be a whole number of seconds, at least 1s, like 2s, 15m or 1h")
+    return int(seconds)
+
+
+def format_seconds(seconds: int) -> str:
+    """An interval in the largest unit that divides it: ``15m``, ``2s``, ``1d``."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A job to create: for ``tick``, standing for ``ticks`` ticks from ``first`` (more than one for a catch-up)."""
+
+    tick: datetime
+    catch_up: bool
+    ticks: int = 1
+    first: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do with the due ticks: the jobs to create, the ticks recorded as missed, the next tick to wait for."""
+
+    runs: tuple[Run, ...]
+    missed: tuple[datetime, datetime, int] | None  # first, last, how many (catch-up none)
+    next_tick: datetime
+
+
+def plan(timetable: Timetable, next_tick: datetime, now: datetime, catch_up: CatchUp) -> Plan:
+    """What a worker does at ``now`` for a schedule whose earliest unhandled tick is ``next_tick``.
+
+    A due tick is on time unless its successor has fallen too, or it is more than GRACE late; a late one
+    was missed (no worker ran) and ``catch_up`` decides: record it, one catch-up job for all, or one each.
+    """
+    due: list[datetime] = []
+    following = next_tick
+    for tick in timetable.ticks(next_tick):
+        if tick > now or len(due) == MAX_TICKS:
+            following = tick
+            break
+        due.append(tick)
+    on_time: list[datetime] = []
+    if due and due[-1] + GRACE >= now and following > now:
+        on_time.append(due.pop())
+    runs: list[Run] = []
+    missed = None
+    if due and catch_up is CatchUp.ALL:
+        runs.extend(Run(tick, catch_up=True) for tick in due)
+    elif due and catch_up is CatchUp.ONE:
+        runs.append(Run(due[-1], catch_up=True, ticks=len(due), first=due[0]))
+    elif due:
+        missed = (due[0], due[-1], len(due))
+    runs.extend(Run(tick, catch_up=False) for tick in on_time)
+    return Plan(tuple(runs), missed, following)
