@@ -43,6 +43,12 @@ def _failed(backend: Backend) -> dict[str, str]:
     return _ended(backend, "test-fail", "failed")
 
 
+def _scheduled(backend: Backend) -> dict[str, str]:
+    added = backend.cli("schedule", "add", "nightly", "--type", "noop", "--cron", "0 3 * * *")
+    assert added.code == 0, added.stderr
+    return {}
+
+
 def _garbage_database(backend: Backend) -> dict[str, str]:
     path = backend.tmp / "garbage.db"
     path.write_bytes(b"this is not a database\x00\xff" * 200)
@@ -124,6 +130,56 @@ CASES: dict[str, Case] = {
     "products-count-bogus-status": Case(("products", "count", "--status", "bogus"), 2, "unknown product status"),
     "template-unknown-type": Case(("template", "no-such-type"), 2, "Unable to find a BatchJob strategy"),
     "template-unwritable-output": Case(("template", "noop", "-o", "{tmp}/no/such/dir/t.csv"), 2, "cannot write"),
+    # -- schedules --------------------------------------------------------------------------------------------
+    "schedule-bad-cron": Case(
+        ("schedule", "add", "s", "--type", "noop", "--cron", "61 * * * *"),
+        2,
+        '--cron "61 * * * *" is not a valid cron expression: Bad minute; expected 5 fields',
+    ),
+    "schedule-cron-four-fields": Case(
+        ("schedule", "add", "s", "--type", "noop", "--cron", "0 3 * *"), 2, "is not a valid cron expression"
+    ),
+    "schedule-cron-never-fires": Case(
+        ("schedule", "add", "s", "--type", "noop", "--cron", "* * */20 * 1L"), 2, "never fires"
+    ),
+    "schedule-unknown-tz": Case(
+        ("schedule", "add", "s", "--type", "noop", "--cron", "0 3 * * *", "--tz", "Mars/Olympus"),
+        2,
+        "--tz 'Mars/Olympus' is not a known time zone; expected an IANA name like Europe/Paris",
+    ),
+    "schedule-refused-context": Case(
+        ("schedule", "add", "s", "--type", "test-picky", "--every", "1h", "-c", "name=3"),
+        2,
+        "invalid context for test-picky: 'name' is required and must be a string",
+    ),
+    "schedule-unknown-type": Case(
+        ("schedule", "add", "s", "--type", "no-such-type", "--every", "1h"), 2, "Unable to find a BatchJob strategy"
+    ),
+    "schedule-duplicate-name": Case(
+        ("schedule", "add", "nightly", "--type", "noop", "--every", "1h"),
+        2,
+        "a schedule named nightly already exists",
+        _scheduled,
+    ),
+    "schedule-cron-and-every": Case(
+        ("schedule", "add", "s", "--type", "noop", "--cron", "0 3 * * *", "--every", "1h"), 2, "not both"
+    ),
+    "schedule-neither-cron-nor-every": Case(("schedule", "add", "s", "--type", "noop"), 2, "needs --cron"),
+    "schedule-bad-every": Case(("schedule", "add", "s", "--type", "noop", "--every", "soon"), 2, "--every"),
+    "schedule-tz-with-every": Case(
+        ("schedule", "add", "s", "--type", "noop", "--every", "1h", "--tz", "Europe/Paris"), 2, "--tz applies to --cron"
+    ),
+    "schedule-bad-catch-up": Case(
+        ("schedule", "add", "s", "--type", "noop", "--every", "1h", "--catch-up", "some"),
+        2,
+        "--catch-up 'some' is not a policy; expected one of: none, one, all",
+    ),
+    "schedule-bad-name": Case(
+        ("schedule", "add", "no spaces", "--type", "noop", "--every", "1h"), 2, "schedule name 'no spaces' is not valid"
+    ),
+    "schedule-pause-unknown": Case(("schedule", "pause", "nope"), 3, "Schedule nope was not found"),
+    "schedule-run-unknown": Case(("schedule", "run", "nope"), 3, "Schedule nope was not found"),
+    "schedule-remove-unknown": Case(("schedule", "remove", "nope"), 3, "Schedule nope was not found"),
     # -- configuration ----------------------------------------------------------------------------------------
     "poll-interval-not-a-number": Case(("list",), 2, "BATCHCTL_POLL_INTERVAL", env={"BATCHCTL_POLL_INTERVAL": "abc"}),
     "database-url-mysql": Case(("list",), 2, "BATCHCTL_DATABASE_URL", env={"BATCHCTL_DATABASE_URL": "mysql://x"}),
@@ -153,16 +209,15 @@ CASES: dict[str, Case] = {
 }
 
 
-def _row_counts(backend: Backend) -> tuple[int, int, int]:
-    """Jobs, events and products: what a refused command must leave as it was."""
+COUNTED = ("batch_job", "batch_job_event", "product", "batch_schedule", "batch_schedule_tick")
+
+
+def _row_counts(backend: Backend) -> tuple[int, ...]:
+    """Jobs, events, products and schedules: what a refused command must leave as it was."""
     database = backend.database()
     try:
         with database.transaction(write=False) as tx:
-            return (
-                int(tx.execute("SELECT COUNT(*) FROM batch_job").scalar()),
-                int(tx.execute("SELECT COUNT(*) FROM batch_job_event").scalar()),
-                int(tx.execute("SELECT COUNT(*) FROM product").scalar()),
-            )
+            return tuple(int(tx.execute(f"SELECT COUNT(*) FROM {table}").scalar()) for table in COUNTED)
     finally:
         database.close()
 
