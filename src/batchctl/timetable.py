@@ -76,8 +76,35 @@ class Timetable:
                 f'--cron "{self.cron}" never fires; expected an expression that matches a real date'
             ) from None
 
+    def last_at_or_before(self, moment: datetime) -> datetime:
+        """The last tick at or before ``moment``, in UTC (without walking every tick up to it)."""
+        if self.every_seconds is not None:
+            elapsed = (moment - EPOCH) // timedelta(seconds=self.every_seconds)
+            return EPOCH + timedelta(seconds=self.every_seconds * elapsed)
+        from cronsim import CronSim
+
+        assert self.cron is not None
+        later = moment + timedelta(microseconds=1)
+        found: datetime = next(CronSim(self.cron, later.astimezone(zone(self.tz)), reverse=True)).astimezone(UTC)
+        return found
+
+    def count(self, first: datetime, last: datetime) -> int:
+        """How many ticks fall in [first, last]: exact for ``--every``; for cron, at most MAX_TICKS are walked."""
+        if self.every_seconds is not None:
+            return max(0, (last - first) // timedelta(seconds=self.every_seconds) + 1)
+        counted = 0
+        for tick in self.ticks(first):
+            if tick > last or counted == MAX_TICKS:
+                break
+            counted += 1
+        return counted
+
     def ticks(self, start: datetime) -> Iterator[datetime]:
         """``start`` if it is a tick, then every tick after it, in UTC."""
+        if self.cron is not None:  # one walk, not a parse per tick
+            for tick in self._cron(start - timedelta(microseconds=1)):
+                yield tick.astimezone(UTC)
+            return
         tick = start if self.next_after(start - timedelta(microseconds=1)) == start else self.next_after(start)
         while True:
             yield tick
@@ -146,8 +173,8 @@ class Plan:
 def plan(timetable: Timetable, next_tick: datetime, now: datetime, catch_up: CatchUp) -> Plan:
     """What a worker does at ``now`` for a schedule whose earliest unhandled tick is ``next_tick``.
 
-    A due tick is on time unless its successor has fallen too, or it is more than GRACE late; a late one
-    was missed (no worker ran) and ``catch_up`` decides: record it, one catch-up job for all, or one each.
+    The last due tick is on time when it is at most GRACE old; every tick before it was missed (no
+    worker ran when it fell) and ``catch_up`` decides: record them, one catch-up job for all, or one each.
     """
     due: list[datetime] = []
     following = next_tick
@@ -156,16 +183,26 @@ def plan(timetable: Timetable, next_tick: datetime, now: datetime, catch_up: Cat
             following = tick
             break
         due.append(tick)
-    on_time: list[datetime] = []
-    if due and due[-1] + GRACE >= now and following > now:
-        on_time.append(due.pop())
+    if not due:
+        return Plan((), None, following)
+    capped = following <= now  # more ticks are due than one call walks
+    if catch_up is CatchUp.ALL:  # one job per tick: a long outage is worked through MAX_TICKS at a time
+        on_time = not capped and due[-1] + GRACE >= now
+        late = [Run(tick, catch_up=True) for tick in (due[:-1] if on_time else due)]
+        return Plan((*late, *([Run(due[-1], catch_up=False)] if on_time else [])), None, following)
+    # One job or none for the missed ticks however many they are: jump to the end of a long outage.
+    last, count = due[-1], len(due)
+    if capped:
+        last = timetable.last_at_or_before(now)
+        count = timetable.count(next_tick, last)
+        following = timetable.next_after(last)
     runs: list[Run] = []
-    missed = None
-    if due and catch_up is CatchUp.ALL:
-        runs.extend(Run(tick, catch_up=True) for tick in due)
-    elif due and catch_up is CatchUp.ONE:
-        runs.append(Run(due[-1], catch_up=True, ticks=len(due), first=due[0]))
-    elif due:
-        missed = (due[0], due[-1], len(due))
-    runs.extend(Run(tick, catch_up=False) for tick in on_time)
-    return Plan(tuple(runs), missed, following)
+    if last + GRACE >= now:
+        runs.append(Run(last, catch_up=False))
+        count -= 1
+        last = due[-2] if not capped and count else timetable.last_at_or_before(last - timedelta(microseconds=1))
+    if count <= 0:
+        return Plan(tuple(runs), None, following)
+    if catch_up is CatchUp.ONE:
+        return Plan((Run(last, catch_up=True, ticks=count, first=next_tick), *runs), None, following)
+    return Plan(tuple(runs), (next_tick, last, count), following)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -26,6 +26,12 @@ pytestmark = pytest.mark.slow
 EVERY = timedelta(seconds=2)
 
 
+def _moment(value: Any) -> datetime:
+    moment = to_datetime(value)
+    assert moment is not None
+    return moment
+
+
 def _covered(ticks: list[dict[str, Any]], outcomes: tuple[str, ...] = ("created", "catch_up")) -> int:
     return sum(t["ticks"] for t in ticks if t["outcome"] in outcomes)
 
@@ -37,8 +43,7 @@ def _assert_each_tick_handled_once(backend: Backend, name: str) -> list[dict[str
     per_tick = Counter(job["scheduled_for"] for job in jobs)
     assert per_tick and max(per_tick.values()) == 1, per_tick.most_common(3)
     assert {t["job_id"] for t in ticks if t["job_id"]} == {job["id"] for job in jobs}
-    first, last = to_datetime(ticks[0]["first_tick_at"]), to_datetime(ticks[-1]["tick_at"])
-    assert first is not None and last is not None
+    first, last = _moment(ticks[0]["first_tick_at"]), _moment(ticks[-1]["tick_at"])
     assert sum(t["ticks"] for t in ticks) == (last - first) // EVERY + 1  # no tick lost, none counted twice
     return ticks
 
@@ -69,19 +74,26 @@ def test_workers_down_for_10s_then_back_make_one_catch_up_job(backend: Backend) 
     backend.stop_workers()
     before = len(_ticks(backend, "pulse"))
     time.sleep(10)  # the outage: no worker runs, five ticks fall
+    outage_ended = datetime.now(UTC)
     _start_workers(backend, 2)
     wait_until(lambda: len(_ticks(backend, "pulse")) >= before + 2, timeout=60, interval=0.2)
     assert backend.cli("schedule", "pause", "pulse").code == 0
     backend.stop_workers()
 
     ticks = _assert_each_tick_handled_once(backend, "pulse")
-    catch_ups = [t for t in ticks if t["outcome"] == "catch_up"]
+    # On a loaded machine a worker may also be late for a tick while running (a one-tick catch-up of its
+    # own); what must hold is that the outage's ticks all went into one catch-up job.
+    catch_ups = [
+        t
+        for t in ticks
+        if t["outcome"] == "catch_up" and _moment(t["first_tick_at"]) < outage_ended < _moment(t["tick_at"]) + EVERY
+    ]
     assert len(catch_ups) == 1, ticks
-    assert catch_ups[0]["ticks"] >= 3  # the ticks of the outage, in one job
+    assert catch_ups[0]["ticks"] >= 4  # at least four ticks fell in the 10 s outage, all in this one job
     created = backend.cli("events", catch_ups[0]["job_id"], "--json").json()[0]["data"]
     assert created["catch_up"] is True and created["ticks"] == catch_ups[0]["ticks"]
     listed = backend.cli("schedule", "list", "--json").json()["schedules"][0]
-    assert listed["missed_ticks"] == catch_ups[0]["ticks"]
+    assert listed["missed_ticks"] == _covered(ticks, ("catch_up",)) >= catch_ups[0]["ticks"]
 
 
 def test_no_overlap_skips_ticks_while_a_slow_job_runs(backend: Backend) -> None:
