@@ -105,12 +105,15 @@ def decode(row: Row) -> Row:
     return row
 
 
-def get(tx: Tx, name: str, *, lock: bool = False) -> Row:
+def _not_found(name: str) -> NotFound:
+    return NotFound(f"Schedule {name} was not found (see `batchctl schedule list`)")
+
+
+def get(tx: Tx, name: str) -> Row:
     """One schedule row, or NotFound."""
-    locking = " FOR UPDATE" if lock and tx.dialect == "postgresql" else ""
-    row = tx.execute(f"SELECT * FROM batch_schedule WHERE name = :name{locking}", {"name": name}).one_or_none()
+    row = tx.execute("SELECT * FROM batch_schedule WHERE name = :name", {"name": name}).one_or_none()
     if row is None:
-        raise NotFound(f"Schedule {name} was not found (see `batchctl schedule list`)")
+        raise _not_found(name)
     return decode(row)
 
 
@@ -167,7 +170,7 @@ def move(tx: Tx, name: str, step: Move, *, now: datetime) -> Row:
 def remove(tx: Tx, name: str) -> None:
     """Delete a schedule and its tick history (its jobs stay)."""
     if tx.execute("DELETE FROM batch_schedule WHERE name = :name", {"name": name}).rowcount == 0:
-        raise NotFound(f"Schedule {name} was not found (see `batchctl schedule list`)")
+        raise _not_found(name)
 
 
 def list_all(tx: Tx) -> list[Row]:
