@@ -11,7 +11,7 @@ def add_schedule(backend: Backend, name: str, *args: str) -> dict[str, Any]:
     """`schedule add NAME ARGS… --json`, which must succeed."""
     added = backend.cli("schedule", "add", name, *args, "--json")
     assert added.code == 0, added.stderr
-    return added.json()  # type: ignore[no-any-return]
+    return added.json()
 
 
 def tick_rows(backend: Backend, name: str) -> list[dict[str, Any]]:
@@ -26,4 +26,4 @@ def schedule_jobs(backend: Backend, name: str) -> list[dict[str, Any]]:
     """The jobs `list --schedule NAME --json` shows."""
     listed = backend.cli("list", "--schedule", name, "--limit", "1000", "--json")
     assert listed.code == 0, listed.stderr
-    return listed.json()["batch_jobs"]  # type: ignore[no-any-return]
+    return listed.json()["batch_jobs"]
