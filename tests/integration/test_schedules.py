@@ -143,3 +143,22 @@ def test_a_context_the_strategy_refuses_at_a_tick_is_recorded_not_created(backen
     assert _jobs(backend, "picky") == []
     last = backend.cli("schedule", "list", "--json").json()["schedules"][0]["last_run"]
     assert last["outcome"] == "refused" and "'name' is required" in last["detail"]
+
+
+def test_the_python_api_has_the_same_schedules(backend: Backend) -> None:
+    import batchctl
+    from batchctl.schedules import ScheduleSpec
+    from tests.conftest import _patched_env
+
+    with _patched_env(backend.env):
+        jobs = batchctl.connect(user="alice")
+    try:
+        jobs.schedules().add(ScheduleSpec("api", "noop", Timetable(None, 900), {"count": 1}))
+        assert [row["name"] for row in jobs.schedules().list()] == ["api"]
+        made = jobs.schedules().run("api")
+        assert made["created_by"] == "alice" and made["schedule"] == "api"
+        [job] = jobs.list(schedule="api")
+        assert job.id == made["id"] and job.schedule == "api" and job.scheduled_for is not None
+        assert jobs.schedules().pause("api")["status"] == "paused"
+    finally:
+        jobs.close()
