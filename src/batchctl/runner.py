@@ -30,18 +30,6 @@ class WorkerStopping(BatchctlError):
     """The worker is shutting down; the job is handed back after the chunk that just committed."""
 
 
-class StoppableJob(Job):
-    """A Job that, after each committed chunk, lets a stopping worker hand the job back."""
-
-    def __init__(self, *args: object, should_stop: Callable[[], bool], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._should_stop = should_stop
-
-    def _after_commit(self) -> None:
-        if self._should_stop():
-            raise WorkerStopping()
-
-
 @dataclass
 class ActiveLeases:
     """The (job id, token) pairs this process holds, for the heartbeat and for burst mode."""
@@ -162,14 +150,19 @@ class Runner:
             return bool(lifecycle.current_status(tx, job_id)["status"] == lifecycle.JobStatus.CANCELED)
 
     def _job(self, row: Row, token: str) -> Job:
-        return StoppableJob(
+        return Job(
             self.db,
             row,
             worker=token,
             lease_seconds=self.settings.lease_seconds,
             files_dir=self.settings.files_dir,
-            should_stop=self.should_stop,
+            after_commit=self._stop_if_asked,
         )
+
+    def _stop_if_asked(self) -> None:
+        """After each committed chunk: a stopping worker hands the job back."""
+        if self.should_stop():
+            raise WorkerStopping()
 
     def _finish_pre_process(self, job: Job, token: str) -> Row | None:
         """pre_processed (+ confirmed and processing, unless dry run) in one transaction.

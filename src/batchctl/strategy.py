@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -52,10 +52,23 @@ class BatchJobStrategy:
 
 
 class Job:
-    """A running job as its strategy sees it; progress written through it is committed as it goes."""
+    """A running job as its strategy sees it; progress written through it is committed as it goes.
 
-    def __init__(self, db: Database, row: Row, *, worker: str, lease_seconds: float, files_dir: Path) -> None:
+    ``after_commit`` is called after each commit of progress (the worker stops between chunks there).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        row: Row,
+        *,
+        worker: str,
+        lease_seconds: float,
+        files_dir: Path,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
         self._db = db
+        self._after_commit: Callable[[], None] = after_commit or _nothing
         self._worker = worker
         self._lease = timedelta(seconds=lease_seconds)
         self.files_dir = files_dir
@@ -127,9 +140,6 @@ class Job:
                 self._tx = None
         self._after_commit()
 
-    def _after_commit(self) -> None:
-        """Called after each commit of progress; the worker uses it to stop between chunks."""
-
     def advance(self, n: int = 1) -> None:
         """Count ``n`` more units done, renew the lease; raise JobCanceled if the job was canceled.
 
@@ -198,3 +208,7 @@ class Job:
                 raise JobCanceled(f"Batch job {self.id} was canceled")
             raise LeaseLost(f"Batch job {self.id} is no longer held by this worker (status {status})")
         self._result_dirty = self._count_dirty = False
+
+
+def _nothing() -> None:
+    pass
