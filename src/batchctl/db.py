@@ -45,9 +45,13 @@ def _sqlite_datetime(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
+# The ``:name`` parameters of batchctl's SQL (not ``::type`` casts, not ``a:b`` inside words).
+NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
 @lru_cache(maxsize=512)
 def _to_pyformat(sql: str) -> str:
-    return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql.replace("%", "%%"))
+    return NAMED_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
 class Cursor(Protocol):
@@ -111,6 +115,59 @@ class Tx:
         names = [f"{prefix}{i}" for i in range(len(values))]
         return ", ".join(f":{name}" for name in names), dict(zip(names, values, strict=True))
 
+    # -- bulk rows as tuples, straight to the driver (see catalog/bulk.py for why) -------------------------
+
+    @property
+    def mark(self) -> str:
+        """The driver's positional placeholder: ``?`` on SQLite, ``%s`` on PostgreSQL."""
+        return "?" if self.dialect == "sqlite" else "%s"
+
+    def timestamp(self, moment: datetime) -> Any:
+        """``moment`` as the driver takes it for a timestamp column (SQLite stores text)."""
+        return _sqlite_datetime(moment) if self.dialect == "sqlite" else moment
+
+    def positional(self, sql: str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """SQL with ``:name`` parameters as SQL with ``mark`` placeholders and the values in their order."""
+        adapted = self._adapt(params)
+        names: list[str] = []
+
+        def placeholder(match: re.Match[str]) -> str:
+            names.append(match.group(1))
+            return self.mark
+
+        converted = NAMED_PARAMETER.sub(placeholder, sql)
+        return converted, [adapted[name] for name in names]
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """INSERT ``rows`` (tuples in ``columns`` order, values as the driver takes them) into ``table``."""
+        if self.dialect == "postgresql":
+            # COPY: several times faster than executemany's one INSERT per row, in the same transaction.
+            with self._raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["?"] * len(columns))
+        self._raw.cursor().executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def executemany_positional(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run ``sql`` (with ``mark`` placeholders) once for each tuple of values."""
+        self._raw.cursor().executemany(sql, rows)
+
+    def select_tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` (with ``mark`` placeholders), as tuples."""
+        if self.dialect == "sqlite":
+            cursor = self._raw.cursor()
+            cursor.row_factory = None  # the connection's sqlite3.Row would cost a conversion per row
+            cursor.execute(sql, params)
+        else:
+            from psycopg.rows import tuple_row
+
+            cursor = self._raw.cursor(row_factory=tuple_row)  # the connection's default makes dicts
+            # Never prepared: a generic plan does not see the values, and chooses badly for long lists of them.
+            cursor.execute(sql, params, prepare=False)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
+
 
 def _adapt_sqlite(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -128,6 +185,17 @@ def _adapt_postgres(value: Any) -> Any:
     return value
 
 
+POSTGRES_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
+
+
+def postgres_address(url: str) -> str | None:
+    """What follows the scheme of a PostgreSQL URL in any spelling batchctl takes, or None for another URL."""
+    for scheme in POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return url[len(scheme) :]
+    return None
+
+
 def parse_url(url: str) -> tuple[Dialect, str]:
     """Split a database URL into its dialect and what the driver connects to."""
     if url.startswith("sqlite://"):
@@ -137,9 +205,9 @@ def parse_url(url: str) -> tuple[Dialect, str]:
         if not path or path == ":memory:":
             raise BadInput("BATCHCTL_DATABASE_URL: an in-memory SQLite database cannot be shared; use a file")
         return "sqlite", path
-    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql", "postgresql://" + url[len(prefix) :]
+    address = postgres_address(url)
+    if address is not None:
+        return "postgresql", "postgresql://" + address
     raise BadInput(
         f"BATCHCTL_DATABASE_URL {mask_url(url)!r} is not supported; "
         "expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"

@@ -17,7 +17,7 @@ from typing import Any
 
 from ulid import ULID
 
-from batchctl.catalog.bulk import IN_BATCH, insert_many, lookup, timestamp, update_many
+from batchctl.catalog.bulk import IN_BATCH, insert_many, lookup, update_many
 from batchctl.catalog.columns import FIXED_BY_KEY, Header
 from batchctl.catalog.queries import ensure_collections, ensure_regions, ensure_values, slugify
 from batchctl.catalog.rows import ParsedRow
@@ -114,7 +114,7 @@ class ImportApplier:
         existing: set[str] = set()
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
-        stamp = timestamp(tx, now)
+        stamp = tx.timestamp(now)
         for handle, parsed in firsts.items():
             pid = parsed.product_id or by_handle.get(handle)
             collection = _collection(parsed)
@@ -201,7 +201,7 @@ class ImportApplier:
         updated: set[str] = set()
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
-        stamp = timestamp(tx, now)
+        stamp = tx.timestamp(now)
         for parsed in with_variant:
             pid = product_ids[parsed.handle or ""]
             vid = parsed.variant_id

@@ -7,15 +7,15 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from batchctl.db import postgres_address
+
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 
 
 def sqlalchemy_url(url: str) -> str:
     """The SQLAlchemy spelling of a batchctl database URL (psycopg 3 for PostgreSQL)."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+    address = postgres_address(url)
+    return url if address is None else "postgresql+psycopg://" + address
 
 
 def alembic_config(url: str) -> Config:
