@@ -14,10 +14,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from batchctl import lifecycle, store
+from batchctl import jobrows, lifecycle, store
 from batchctl.db import Row, Tx
 from batchctl.errors import InvalidTransition, NotFound
-from batchctl.lifecycle import JobStatus, SqlExpr
+from batchctl.jobrows import SqlExpr
+from batchctl.lifecycle import JobStatus
 
 HOST = socket.gethostname()
 
@@ -41,13 +42,7 @@ def lease_columns(token: str, now: datetime, lease: timedelta) -> dict[str, obje
 
 def _take_free_lease(tx: Tx, job_id: str, status: JobStatus, token: str, now: datetime, lease: timedelta) -> Row | None:
     """Lease a job that stays in ``status`` when nobody holds it and no backoff is pending."""
-    row = tx.execute(
-        "UPDATE batch_job SET worker = :token, lease_until = :lease, heartbeat_at = :now, "
-        "attempts = attempts + 1, updated_at = :now "
-        "WHERE id = :id AND status = :status AND (lease_until IS NULL OR lease_until < :now) "
-        "AND (not_before IS NULL OR not_before <= :now) RETURNING *",
-        {"token": token, "lease": now + lease, "now": now, "id": job_id, "status": status.value},
-    ).one_or_none()
+    row = jobrows.take_free_lease(tx, job_id, status.value, token=token, lease_until=now + lease, now=now)
     return None if row is None else store.decode_row(row)
 
 
@@ -70,7 +65,7 @@ def claim_for_process(tx: Tx, job_id: str, token: str, now: datetime, lease: tim
     resumed = _take_free_lease(tx, job_id, JobStatus.PROCESSING, token, now, lease)
     if resumed is None:
         return None
-    lifecycle.record_event(
+    jobrows.record_event(
         tx,
         job_id,
         "batch.updated",
@@ -82,23 +77,12 @@ def claim_for_process(tx: Tx, job_id: str, token: str, now: datetime, lease: tim
 
 def release(tx: Tx, job_id: str, token: str, now: datetime, *, not_before: datetime | None = None) -> bool:
     """Give a job back without changing its status (graceful stop, retry after backoff)."""
-    return (
-        tx.execute(
-            "UPDATE batch_job SET worker = NULL, lease_until = NULL, woken_at = NULL, "
-            "not_before = :not_before, updated_at = :now WHERE id = :id AND worker = :token",
-            {"not_before": not_before, "now": now, "id": job_id, "token": token},
-        ).rowcount
-        == 1
-    )
+    return jobrows.release(tx, job_id, token, now, not_before=not_before)
 
 
 def renew(tx: Tx, leases: Sequence[tuple[str, str]], now: datetime, lease: timedelta) -> None:
     """Extend the leases this process holds (the heartbeat)."""
-    for job_id, token in leases:
-        tx.execute(
-            "UPDATE batch_job SET lease_until = :lease, heartbeat_at = :now WHERE id = :id AND worker = :token",
-            {"lease": now + lease, "now": now, "id": job_id, "token": token},
-        )
+    jobrows.renew(tx, leases, now, now + lease)
 
 
 def wake_due(tx: Tx, now: datetime, stale_after: timedelta, limit: int = 200) -> list[tuple[str, str]]:
@@ -107,19 +91,7 @@ def wake_due(tx: Tx, now: datetime, stale_after: timedelta, limit: int = 200) ->
     That is: created/confirmed jobs not woken yet (or woken long ago: the wake-up was lost), and
     processing jobs whose lease expired or was released. Retry backoff (``not_before``) is respected.
     """
-    skip_locked = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    rows = tx.execute(
-        "UPDATE batch_job SET woken_at = :now WHERE id IN ("
-        " SELECT id FROM batch_job"
-        " WHERE status IN ('created', 'confirmed', 'processing')"
-        " AND (lease_until IS NULL OR lease_until < :now)"
-        " AND (not_before IS NULL OR not_before <= :now)"
-        # Not woken yet, or woken so long ago that the wake-up was lost, or woken before its lease ran out.
-        " AND (woken_at IS NULL OR woken_at < :stale OR (lease_until IS NOT NULL AND woken_at < lease_until))"
-        f" ORDER BY created_at LIMIT :limit{skip_locked}"
-        ") RETURNING id, status",
-        {"now": now, "stale": now - stale_after, "limit": limit},
-    ).all()
+    rows = jobrows.mark_woken(tx, now, now - stale_after, limit)
     return [(WAKE_EVENTS[JobStatus(row["status"])], row["id"]) for row in rows]
 
 

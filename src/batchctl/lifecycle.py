@@ -1,9 +1,9 @@
 """THE state machine: statuses, the transition table, and the one function that applies a transition.
 
 Every transition is one conditional ``UPDATE … WHERE id = ? AND status IN (…)`` plus an event row, in
-the caller's transaction. When two clients race, exactly one UPDATE matches; the loser reads the
-status it lost to and gets the refusal message of docs/lifecycle.md (Statuses and transitions). Nothing
-else in batchctl writes ``status`` or the status timestamps.
+the caller's transaction (the statement is ``jobrows.transition``). When two clients race, exactly one
+UPDATE matches; the loser reads the status it lost to and gets the refusal message of docs/lifecycle.md
+(Statuses and transitions). Nothing else in batchctl decides ``status`` or the status timestamps.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
+from batchctl import jobrows
 from batchctl.db import Row, Tx
 from batchctl.errors import InvalidTransition, NotFound, NotOwner
 
-
-class SqlExpr(str):
-    """A value for ``set_columns`` that is SQL over the row's own columns (``attempts + 1``)."""
+# service.create_job writes a new job with its first event through this (the statement is jobrows').
+write_with_events = jobrows.write_with_events
 
 
 class JobStatus(StrEnum):
@@ -182,14 +182,6 @@ def current_status(tx: Tx, job_id: str) -> Row:
     return row
 
 
-def record_event(tx: Tx, job_id: str, name: str, now: datetime, data: Mapping[str, Any] | None = None) -> None:
-    """Append one event to a job's history."""
-    tx.execute(
-        "INSERT INTO batch_job_event (job_id, name, created_at, data) VALUES (:job_id, :name, :now, :data)",
-        {"job_id": job_id, "name": name, "now": now, "data": dict(data or {})},
-    )
-
-
 def apply(
     tx: Tx,
     job_id: str,
@@ -241,61 +233,20 @@ def apply_chain(
         if transition.needs_worker:
             sets["woken_at"] = None
     sets.update(set_columns or {})
-    params: dict[str, Any] = {
-        f"set_{column}": value for column, value in sets.items() if not isinstance(value, SqlExpr)
-    }
-    assignments = ", ".join(
-        f"{column} = {value}" if isinstance(value, SqlExpr) else f"{column} = :set_{column}"
-        for column, value in sets.items()
-    )
-    sources, source_params = tx.in_list("src", sorted(first.sources))
-    params.update(source_params, id=job_id, target=steps[-1][0].target.value)
-    guard = ""
-    if user is not None and first.owner_only:
-        guard += " AND created_by = :user"
-        params["user"] = user
-    if worker is not None:
-        guard += " AND worker = :worker"
-        params["worker"] = worker
-    row = write_with_events(
+    row = jobrows.transition(
         tx,
-        f"UPDATE batch_job SET status = :target, {assignments} WHERE id = :id AND status IN ({sources}){guard}",
-        params,
-        [(transition.event, {"status": transition.target.value, **(data or {})}) for transition, data in steps],
-        now,
+        job_id,
+        target=steps[-1][0].target.value,
+        sources=[status.value for status in first.sources],
+        sets=sets,
+        owner=user if first.owner_only else None,
+        worker=worker,
+        events=[(transition.event, {"status": transition.target.value, **(data or {})}) for transition, data in steps],
+        now=now,
     )
     if row is None:
         raise _refusal(tx, job_id, first, user)
     return row
-
-
-def write_with_events(
-    tx: Tx, statement: str, params: Mapping[str, Any], events: Sequence[tuple[str, Mapping[str, Any]]], now: datetime
-) -> Row | None:
-    """Run an INSERT or UPDATE of one batch_job row and, if it wrote the row, append ``events`` for it.
-
-    Returns the row as written, or None when the statement matched nothing (and no event is written).
-    On PostgreSQL this is one statement, so one round trip however many events there are.
-    """
-    if tx.dialect == "sqlite":
-        row = tx.execute(f"{statement} RETURNING *", params).one_or_none()
-        if row is not None:
-            for name, data in events:
-                record_event(tx, row["id"], name, now, data)
-        return row
-    event_params: dict[str, Any] = {"event_now": now}
-    values = []
-    for index, (name, data) in enumerate(events):
-        values.append(f"({index}, :event{index}_name, :event{index}_data)")
-        event_params.update({f"event{index}_name": name, f"event{index}_data": dict(data)})
-    return tx.execute(
-        f"WITH written AS ({statement} RETURNING *), logged AS ("
-        "INSERT INTO batch_job_event (job_id, name, created_at, data) "
-        "SELECT written.id, e.name, :event_now, e.data "
-        f"FROM written, (VALUES {', '.join(values)}) AS e(n, name, data) ORDER BY e.n"
-        ") SELECT * FROM written",
-        {**params, **event_params},
-    ).one_or_none()
 
 
 def _refusal(tx: Tx, job_id: str, transition: Transition, user: str | None) -> Exception:

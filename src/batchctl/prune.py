@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from batchctl import jobrows
 from batchctl.db import Database, Row
 from batchctl.store import decode_row
 
@@ -59,9 +60,7 @@ def prune_finished(db: Database, *, finished_before: datetime, files_dir: Path, 
             after = ids[-1]
             files = [path for row in rows for path in _owned_files(row, files_dir)]
             if not dry_run:
-                placeholders, params = tx.in_list("id", ids)
-                tx.execute(f"DELETE FROM batch_job_event WHERE job_id IN ({placeholders})", params)
-                tx.execute(f"DELETE FROM batch_job WHERE id IN ({placeholders})", params)
+                jobrows.delete_jobs(tx, ids)
         # Files go after their rows are gone: a crash in between leaves a stray file, never a job without its file.
         if not dry_run:
             for path in files:

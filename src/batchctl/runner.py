@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from batchctl import leases, lifecycle, store
+from batchctl import jobrows, leases, lifecycle, store
 from batchctl.config import Settings
 from batchctl.db import Database, Row, Tx, utcnow
 from batchctl.errors import (
@@ -233,7 +233,7 @@ class Runner:
         with self.db.transaction() as tx:
             self._write_pending(tx, job, token, now)
             if leases.release(tx, job.id, token, now, not_before=now + timedelta(seconds=delay)):
-                lifecycle.record_event(
+                jobrows.record_event(
                     tx,
                     job.id,
                     "batch.updated",
@@ -243,13 +243,8 @@ class Runner:
 
     def _write_pending(self, tx: Tx, job: Job, token: str, now: datetime) -> None:
         columns = job.pending_columns()
-        if not columns:
-            return
-        assignments = ", ".join(f"{column} = :{column}" for column in columns)
-        tx.execute(
-            f"UPDATE batch_job SET {assignments}, updated_at = :now WHERE id = :id AND worker = :token",
-            {**columns, "now": now, "id": job.id, "token": token},
-        )
+        if columns:
+            jobrows.write_held(tx, job.id, worker=token, columns=columns, now=now)
 
     def _fail(self, job: Job, token: str, error: Exception, *, strategy: BatchJobStrategy | None) -> None:
         if strategy is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from batchctl import jobrows
 from batchctl.db import Row, Tx, to_datetime
 from batchctl.errors import NotFound
 from batchctl.lifecycle import TIMESTAMP_COLUMNS, JobStatus
@@ -98,9 +99,8 @@ def get_job(tx: Tx, job_id: str) -> Row:
     return decode_row(row)
 
 
-def insert_job_sql(row: Row) -> str:
-    """The INSERT of a new job row with these columns (parameters named after them)."""
-    return f"INSERT INTO batch_job ({', '.join(row)}) VALUES ({', '.join(f':{column}' for column in row)})"
+# service.create_job's INSERT of a new job (the statement is jobrows').
+insert_job_sql = jobrows.insert_job_sql
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from batchctl import jobrows
 from batchctl.db import Database, Row, Tx, utcnow
 from batchctl.errors import JobCanceled, LeaseLost
 from batchctl.lifecycle import JobStatus
@@ -168,10 +169,13 @@ class Job:
         if not self._result_dirty:
             return
         with self._db.transaction() as tx:
-            tx.execute(
-                "UPDATE batch_job SET result = :result, updated_at = :now "
-                "WHERE id = :id AND status = 'canceled' AND worker = :worker",
-                {"result": self._result, "now": utcnow(), "id": self.id, "worker": self._worker},
+            jobrows.write_held(
+                tx,
+                self.id,
+                worker=self._worker,
+                columns={"result": self._result},
+                now=utcnow(),
+                status=JobStatus.CANCELED.value,
             )
         self._result_dirty = False
 
@@ -187,22 +191,17 @@ class Job:
     def _write_progress(self, tx: Tx, n: int) -> None:
         now = utcnow()
         columns = self.pending_columns()
-        extra = "".join(f", {column} = :{column}" for column in columns)
-        updated = tx.execute(
-            "UPDATE batch_job SET advancement_count = advancement_count + :n, heartbeat_at = :now, "
-            f"lease_until = :lease, updated_at = :now{extra} "
-            "WHERE id = :id AND status = :status AND worker = :worker",
-            {
-                "n": n,
-                "now": now,
-                "lease": now + self._lease,
-                "id": self.id,
-                "status": self._status.value,
-                "worker": self._worker,
-                **columns,
-            },
-        ).rowcount
-        if updated != 1:
+        written = jobrows.write_progress(
+            tx,
+            self.id,
+            status=self._status.value,
+            worker=self._worker,
+            advanced=n,
+            lease_until=now + self._lease,
+            columns=columns,
+            now=now,
+        )
+        if not written:
             status = tx.execute("SELECT status FROM batch_job WHERE id = :id", {"id": self.id}).scalar()
             if status == JobStatus.CANCELED:
                 raise JobCanceled(f"Batch job {self.id} was canceled")

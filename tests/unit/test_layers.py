@@ -1,0 +1,39 @@
+"""Where things live in src/: rules about the code itself, checked on its text (no I/O beyond reading it)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "batchctl"
+
+# A statement that writes the job table itself; batch_job_event (and any other batch_job_* table) is another.
+WRITES_BATCH_JOB = re.compile(r"\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+batch_job(?!\w)", re.IGNORECASE)
+
+
+def writers_of_batch_job() -> dict[str, list[str]]:
+    """Each module of src/ (migrations aside) that writes batch_job, with the statements' openings."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        relative = path.relative_to(SRC).as_posix()
+        if relative.startswith("migrations/"):
+            continue  # the schema's history creates and alters the table
+        hits = [match.group(0) for match in WRITES_BATCH_JOB.finditer(path.read_text())]
+        if hits:
+            found[relative] = hits
+    return found
+
+
+def test_the_pattern_tells_batch_job_from_batch_job_event() -> None:
+    assert WRITES_BATCH_JOB.search("UPDATE batch_job SET status = :target")
+    assert WRITES_BATCH_JOB.search('f"INSERT INTO batch_job ({columns})"')
+    assert WRITES_BATCH_JOB.search("delete from batch_job where id = 1")
+    assert not WRITES_BATCH_JOB.search("INSERT INTO batch_job_event (job_id) VALUES (1)")
+    assert not WRITES_BATCH_JOB.search("DELETE FROM batch_job_event WHERE job_id = 1")
+    assert not WRITES_BATCH_JOB.search("UPDATE batch_worker SET seen_at = :now")
+
+
+def test_only_jobrows_writes_the_job_table() -> None:
+    writers = writers_of_batch_job()
+    assert set(writers) == {"jobrows.py"}, writers
+    assert {hit.split()[0].upper() for hit in writers["jobrows.py"]} == {"INSERT", "UPDATE", "DELETE"}
