@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from batchctl.lifecycle import JobStatus
+
 
 class BatchctlError(Exception):
     """Something went wrong in batchctl."""
@@ -28,6 +33,20 @@ class InvalidTransition(BatchctlError):
     """The batch job cannot make that transition from its current status."""
 
     exit_code = 4
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        current: JobStatus | None = None,
+        owner: str | None = None,
+        job: dict[str, Any] | None = None,
+    ) -> None:
+        """``current``, ``owner`` and ``job``: what the move lost to (the status, owner and row it found)."""
+        super().__init__(message)
+        self.current = current
+        self.owner = owner
+        self.job = job
 
 
 class NotOwner(InvalidTransition):

@@ -5,11 +5,14 @@ Other modules decide what to write and under which conditions: ``lifecycle`` the
 attempt's result, ``prune`` what is old enough to go. Each of them writes through one function here,
 so that the statements a job row sees can be read in one place (tests/unit/test_layers.py keeps it
 so). This module imports nothing of batchctl but ``db``, so that all of them can use it; the statuses
-it filters on come from its callers (the sets are lifecycle's).
+it filters on come from its callers (the sets are lifecycle's). It also undoes what the drivers do
+to the rows they give back (``decode_row``).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,6 +20,32 @@ from typing import Any
 from batchctl.db import Row, Tx
 
 Events = Sequence[tuple[str, Mapping[str, Any]]]  # (name, data) of each event a write announces
+
+
+JSON_COLUMNS = ("context", "result", "data")
+
+
+def decode_row(row: Row) -> Row:
+    """Undo SQLite's storage of JSON as text and booleans as integers."""
+    for column in JSON_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str):
+            row[column] = json.loads(value)
+    if "dry_run" in row:
+        row["dry_run"] = bool(row["dry_run"])
+    return row
+
+
+def in_statuses(statuses: Collection[str]) -> str:
+    """The SQL list ``'a', 'b'`` of a set of statuses (constants, never user input).
+
+    Literals rather than parameters: the planner then sees which statuses, as it does the status index's
+    statistics (few jobs are active among many finished ones).
+    """
+    for status in statuses:
+        if not re.fullmatch(r"[a-z_]+", status):
+            raise ValueError(f"not a status: {status!r}")
+    return ", ".join(f"'{status}'" for status in sorted(statuses))
 
 
 class SqlExpr(str):
@@ -142,18 +171,17 @@ def renew(tx: Tx, leases: Sequence[tuple[str, str]], now: datetime, lease_until:
         )
 
 
-def mark_woken(tx: Tx, now: datetime, stale_before: datetime, limit: int) -> list[Row]:
-    """Stamp ``woken_at`` on up to ``limit`` jobs that need a worker and have none; their id and status.
+def mark_woken(tx: Tx, statuses: Collection[str], now: datetime, stale_before: datetime, limit: int) -> list[Row]:
+    """Stamp ``woken_at`` on up to ``limit`` jobs in ``statuses`` that have no worker; their id and status.
 
-    That is: created/confirmed jobs not woken yet (or woken before ``stale_before``: the wake-up was
-    lost), and processing jobs whose lease expired or was released. Retry backoff (``not_before``) is
-    respected.
+    That is: jobs not woken yet (or woken before ``stale_before``: the wake-up was lost), or whose lease
+    expired or was released. Retry backoff (``not_before``) is respected.
     """
     skip_locked = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
     return tx.execute(
         "UPDATE batch_job SET woken_at = :now WHERE id IN ("
         " SELECT id FROM batch_job"
-        " WHERE status IN ('created', 'confirmed', 'processing')"
+        f" WHERE status IN ({in_statuses(statuses)})"
         " AND (lease_until IS NULL OR lease_until < :now)"
         " AND (not_before IS NULL OR not_before <= :now)"
         # Not woken yet, or woken so long ago that the wake-up was lost, or woken before its lease ran out.

@@ -22,7 +22,8 @@ from batchctl.lifecycle import JobStatus
 
 HOST = socket.gethostname()
 
-# What a job in each status needs, as the wake-up event a worker handles.
+# What a job in each status that needs a worker (lifecycle.NEEDS_WORKER) needs, as the wake-up event a
+# worker handles.
 WAKE_EVENTS = {
     JobStatus.CREATED: "batch.created",
     JobStatus.CONFIRMED: "batch.confirmed",
@@ -91,7 +92,7 @@ def wake_due(tx: Tx, now: datetime, stale_after: timedelta, limit: int = 200) ->
     That is: created/confirmed jobs not woken yet (or woken long ago: the wake-up was lost), and
     processing jobs whose lease expired or was released. Retry backoff (``not_before``) is respected.
     """
-    rows = jobrows.mark_woken(tx, now, now - stale_after, limit)
+    rows = jobrows.mark_woken(tx, lifecycle.NEEDS_WORKER, now, now - stale_after, limit)
     return [(WAKE_EVENTS[JobStatus(row["status"])], row["id"]) for row in rows]
 
 
@@ -99,7 +100,7 @@ def pending_work(tx: Tx, now: datetime) -> int:
     """How many jobs still need a worker, now or after a backoff (for ``worker --burst``)."""
     return int(
         tx.execute(
-            "SELECT COUNT(*) FROM batch_job WHERE status IN ('created', 'confirmed', 'processing') "
+            f"SELECT COUNT(*) FROM batch_job WHERE status IN ({jobrows.in_statuses(lifecycle.NEEDS_WORKER)}) "
             "AND (lease_until IS NULL OR lease_until < :now)",
             {"now": now},
         ).scalar()

@@ -47,6 +47,8 @@ class JobStatus(StrEnum):
 
 TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED})
 ACTIVE = frozenset(JobStatus) - TERMINAL
+# A job in these needs a worker: to pre-process it, to process it, or to resume it (a lease ran out).
+NEEDS_WORKER = frozenset({JobStatus.CREATED, JobStatus.CONFIRMED, JobStatus.PROCESSING})
 
 # Medusa derives the status from the timestamps: the first one set, in this order, wins.
 PRECEDENCE = (
@@ -174,14 +176,6 @@ RETRY_PRE_PROCESSING = Transition(
 )
 
 
-def current_status(tx: Tx, job_id: str) -> Row:
-    """The id, status and owner of a job, or NotFound."""
-    row = tx.execute("SELECT id, status, created_by FROM batch_job WHERE id = :id", {"id": job_id}).one_or_none()
-    if row is None:
-        raise NotFound(f"Batch job with id {job_id} was not found")
-    return row
-
-
 def apply(
     tx: Tx,
     job_id: str,
@@ -249,8 +243,13 @@ def apply_chain(
     return row
 
 
-def _refusal(tx: Tx, job_id: str, transition: Transition, user: str | None) -> Exception:
-    current = current_status(tx, job_id)
-    if user is not None and transition.owner_only and current["created_by"] != user:
-        return NotOwner()
-    return InvalidTransition(transition.refusal(JobStatus(current["status"])))
+def _refusal(tx: Tx, job_id: str, transition: Transition, user: str | None) -> InvalidTransition:
+    """The refusal of a move that matched nothing, carrying the job as it found it (or NotFound)."""
+    row = tx.execute("SELECT * FROM batch_job WHERE id = :id", {"id": job_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"Batch job with id {job_id} was not found")
+    job = jobrows.decode_row(row)
+    current, owner = JobStatus(job["status"]), job["created_by"]
+    if user is not None and transition.owner_only and owner != user:
+        return NotOwner(current=current, owner=owner, job=job)
+    return InvalidTransition(transition.refusal(current), current=current, owner=owner, job=job)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from batchctl import jobrows
 from batchctl.db import Database, Row
-from batchctl.store import decode_row
+from batchctl.jobrows import decode_row
+from batchctl.lifecycle import TERMINAL
 
 BATCH = 500
 
@@ -49,7 +50,7 @@ def prune_finished(db: Database, *, finished_before: datetime, files_dir: Path, 
             rows = [
                 decode_row(row)
                 for row in tx.execute(
-                    "SELECT id, result FROM batch_job WHERE status IN ('completed', 'failed', 'canceled') "
+                    f"SELECT id, result FROM batch_job WHERE status IN ({jobrows.in_statuses(TERMINAL)}) "
                     "AND updated_at < :before AND id > :after ORDER BY id LIMIT :n",
                     {"before": finished_before, "after": after, "n": BATCH},
                 ).all()

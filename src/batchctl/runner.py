@@ -20,6 +20,7 @@ from batchctl.errors import (
     LeaseLost,
     NotFound,
 )
+from batchctl.lifecycle import JobStatus
 from batchctl.registry import Registry
 from batchctl.strategy import BatchJobStrategy, Job
 
@@ -135,7 +136,8 @@ class Runner:
         except Exception as error:
             self._on_error(job, token, strategy, error)
             return
-        if not self._transition(job, token, lifecycle.COMPLETE, {"lease_until": None}) and self._canceled(job.id):
+        refused = self._transition(job, token, lifecycle.COMPLETE, {"lease_until": None})
+        if isinstance(refused, InvalidTransition) and refused.current is JobStatus.CANCELED:
             self._after_cancel(job, strategy)  # canceled after the last chunk, before it could complete
 
     def _after_cancel(self, job: Job, strategy: BatchJobStrategy) -> None:
@@ -144,10 +146,6 @@ class Runner:
             job.write_result_after_cancel()
         except Exception:  # the cancel stands whatever the clean-up does; say what went wrong
             log.exception("%s: on_canceled failed", job.id)
-
-    def _canceled(self, job_id: str) -> bool:
-        with self.db.transaction(write=False) as tx:
-            return bool(lifecycle.current_status(tx, job_id)["status"] == lifecycle.JobStatus.CANCELED)
 
     def _job(self, row: Row, token: str) -> Job:
         return Job(
@@ -200,8 +198,10 @@ class Runner:
             return None
         return store.decode_row(row)
 
-    def _transition(self, job: Job, token: str, transition: lifecycle.Transition, columns: dict[str, object]) -> bool:
-        """Apply a worker's transition; False when it was refused (the job was canceled or taken over)."""
+    def _transition(
+        self, job: Job, token: str, transition: lifecycle.Transition, columns: dict[str, object]
+    ) -> InvalidTransition | NotFound | None:
+        """Apply a worker's transition; the refusal when the job was canceled or taken over meanwhile."""
         try:
             with self.db.transaction(one_write_on_postgres=True) as tx:  # apply writes with one statement there
                 lifecycle.apply(
@@ -210,8 +210,8 @@ class Runner:
         except (InvalidTransition, NotFound) as refused:
             # Canceled (or taken over) while we worked: the other side's status stands.
             log.info("%s: %s refused: %s", job.id, transition.action, refused)
-            return False
-        return True
+            return refused
+        return None
 
     # -- failures ---------------------------------------------------------------------------------------------
 

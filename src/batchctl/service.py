@@ -62,12 +62,11 @@ def confirm_job(rt: Runtime, job_id: str, *, user: str | None = None) -> Row:
     check_job_id(job_id)
     actor = user or rt.settings.user
     with rt.db.transaction() as tx:
-        current = store.get_job(tx, job_id)
-        blocked = (current.get("result") or {}).get("confirm_blocked")
-        if blocked and current["status"] == JobStatus.PRE_PROCESSED and current["created_by"] == actor:
-            raise InvalidTransition(str(blocked))
-        row = lifecycle.apply(tx, job_id, lifecycle.CONFIRM, now=utcnow(), user=actor)
-        return store.decode_row(row)
+        row = store.decode_row(lifecycle.apply(tx, job_id, lifecycle.CONFIRM, now=utcnow(), user=actor))
+        blocked = (row.get("result") or {}).get("confirm_blocked")
+        if blocked:  # raised inside the transaction: the confirm just written rolls back
+            raise InvalidTransition(str(blocked), current=JobStatus.PRE_PROCESSED, owner=row["created_by"])
+        return row
 
 
 def cancel_job(rt: Runtime, job_id: str, *, user: str | None = None) -> Row:
@@ -85,9 +84,8 @@ def cancel_job(rt: Runtime, job_id: str, *, user: str | None = None) -> Row:
                 set_columns={"lease_until": None, "not_before": None},
             )
         except InvalidTransition as refusal:
-            current = store.get_job(tx, job_id)
-            if current["status"] == JobStatus.CANCELED and current["created_by"] == actor:
-                return current
+            if refusal.current is JobStatus.CANCELED and refusal.owner == actor and refusal.job:
+                return refusal.job
             raise refusal from None
         return store.decode_row(row)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,20 +13,12 @@ from batchctl.errors import NotFound
 from batchctl.lifecycle import TIMESTAMP_COLUMNS, JobStatus
 
 PUBLIC_TIMESTAMPS = ("created_at", "updated_at", *(c for c in TIMESTAMP_COLUMNS if c != "created_at"))
-JSON_COLUMNS = ("context", "result", "data")
 
 ORDERABLE = ("created_at", "updated_at", "type", "status", "id")
 
 
-def decode_row(row: Row) -> Row:
-    """Undo SQLite's storage of JSON as text and booleans as integers."""
-    for column in JSON_COLUMNS:
-        value = row.get(column)
-        if isinstance(value, str):
-            row[column] = json.loads(value)
-    if "dry_run" in row:
-        row["dry_run"] = bool(row["dry_run"])
-    return row
+# What the drivers give back, decoded (the one definition is jobrows', which lifecycle uses too).
+decode_row = jobrows.decode_row
 
 
 def iso(value: Any) -> str | None:

@@ -322,6 +322,23 @@ def test_cancel_of_a_canceled_job_is_a_no_op_with_exit_0(backend: Backend, runti
         service.cancel_job(intruder, job_id)
 
 
+def test_a_refusal_carries_the_status_owner_and_row_it_lost_to(runtimes: Users) -> None:
+    owner, intruder = runtimes
+    job_id = new_job(owner)
+    service.cancel_job(owner, job_id)
+    with pytest.raises(InvalidTransition) as refused:
+        service.confirm_job(owner, job_id)
+    assert type(refused.value) is InvalidTransition
+    assert refused.value.current is JobStatus.CANCELED
+    assert refused.value.owner == owner.settings.user
+    assert refused.value.job is not None
+    assert refused.value.job["id"] == job_id and refused.value.job["status"] == "canceled"
+    assert isinstance(refused.value.job["context"], dict)  # decoded, as store reads it
+    with pytest.raises(NotOwner) as not_owner:
+        service.retry_job(intruder, job_id)
+    assert not_owner.value.current is JobStatus.CANCELED and not_owner.value.owner == owner.settings.user
+
+
 def test_an_unknown_job_is_not_found_with_the_design_message(runtimes: Users) -> None:
     owner, _ = runtimes
     missing = "batch_01JD5Z8M3N4P5Q6R7S8T9V0W1X"

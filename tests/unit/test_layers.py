@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from batchctl import jobrows, leases, lifecycle
+from batchctl.lifecycle import JobStatus
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "batchctl"
 
 # A statement that writes the job table itself; batch_job_event (and any other batch_job_* table) is another.
@@ -37,3 +42,26 @@ def test_only_jobrows_writes_the_job_table() -> None:
     writers = writers_of_batch_job()
     assert set(writers) == {"jobrows.py"}, writers
     assert {hit.split()[0].upper() for hit in writers["jobrows.py"]} == {"INSERT", "UPDATE", "DELETE"}
+
+
+def test_no_job_status_is_spelled_out_in_sql() -> None:
+    """Status sets in SQL come from lifecycle's sets (jobrows.in_statuses), not literals that drift from them."""
+    literals = re.compile("|".join(f"'{status.value}'" for status in JobStatus))
+    spelled = {
+        path.relative_to(SRC).as_posix(): literals.findall(path.read_text())
+        for path in SRC.rglob("*.py")
+        if not path.relative_to(SRC).as_posix().startswith("migrations/")
+    }
+    assert {module: found for module, found in spelled.items() if found} == {}
+
+
+def test_status_lists_come_from_the_sets() -> None:
+    assert jobrows.in_statuses(lifecycle.TERMINAL) == "'canceled', 'completed', 'failed'"
+    assert jobrows.in_statuses(lifecycle.NEEDS_WORKER) == "'confirmed', 'created', 'processing'"
+    with pytest.raises(ValueError, match="not a status"):
+        jobrows.in_statuses(["created') OR ('1' = '1"])
+
+
+def test_every_status_that_needs_a_worker_has_a_wake_up() -> None:
+    assert set(leases.WAKE_EVENTS) == lifecycle.NEEDS_WORKER
+    assert lifecycle.NEEDS_WORKER <= lifecycle.ACTIVE
