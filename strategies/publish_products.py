@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from batchctl import BatchJobStrategy, Job
+from batchctl import BadContext, BatchJobStrategy, Job, check_keys, positive_int
 from batchctl.db import Tx, utcnow
 
 CONTEXT_KEYS = ("chunk_size", "handles")
@@ -31,19 +31,14 @@ class PublishProducts(BatchJobStrategy):
 
     def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
         """Accept only the known keys, with sane values."""
-        unknown = sorted(set(context) - set(CONTEXT_KEYS))
-        if unknown:
-            raise ValueError(f"unknown context key {unknown[0]!r}; expected some of: {', '.join(CONTEXT_KEYS)}")
-        chunk_size = context.get("chunk_size", DEFAULT_CHUNK_SIZE)
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
-        prepared: dict[str, Any] = {"chunk_size": chunk_size}
+        check_keys(context, allowed=CONTEXT_KEYS)
+        prepared: dict[str, Any] = {"chunk_size": positive_int(context, "chunk_size", default=DEFAULT_CHUNK_SIZE)}
         if "handles" in context:
             handles = context["handles"]
             if isinstance(handles, str):
                 handles = [h for h in handles.split(",") if h]
             if not isinstance(handles, list) or not handles or not all(isinstance(h, str) for h in handles):
-                raise ValueError("handles must be a non-empty list of product handles")
+                raise BadContext("handles must be a non-empty list of product handles")
             prepared["handles"] = sorted(set(handles))
         return prepared
 

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendUnavailable",
+    "BadContext",
     "BadInput",
     "BatchJob",
     "BatchJobStrategy",
@@ -28,13 +29,21 @@ __all__ = [
     "NotOwner",
     "WaitTimeout",
     "__version__",
+    "boolean",
+    "check_keys",
     "connect",
+    "moment",
+    "number",
+    "positive_int",
+    "string_list",
 ]
 
 if TYPE_CHECKING:
     from batchctl.client import BatchJob, Event, JobPage, Jobs, connect
+    from batchctl.contexts import boolean, check_keys, moment, number, positive_int, string_list
     from batchctl.errors import (
         BackendUnavailable,
+        BadContext,
         BadInput,
         BatchctlError,
         InvalidTransition,
@@ -52,6 +61,13 @@ _LAZY = {
     "JobCanceled": "batchctl.errors",
     "BatchctlError": "batchctl.errors",
     "BadInput": "batchctl.errors",
+    "BadContext": "batchctl.errors",
+    "check_keys": "batchctl.contexts",
+    "positive_int": "batchctl.contexts",
+    "number": "batchctl.contexts",
+    "boolean": "batchctl.contexts",
+    "string_list": "batchctl.contexts",
+    "moment": "batchctl.contexts",
     "JobStatus": "batchctl.lifecycle",
     "NotFound": "batchctl.errors",
     "InvalidTransition": "batchctl.errors",

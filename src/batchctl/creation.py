@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchctl import lifecycle, store
 from batchctl.db import Row, Tx
-from batchctl.errors import BadInput
+from batchctl.errors import BadContext, BadInput
 from batchctl.lifecycle import JobStatus
 
 if TYPE_CHECKING:
@@ -28,12 +28,13 @@ def new_job_id() -> str:
 
 
 def prepare_context(registry: Registry, batch_type: str, context: Mapping[str, Any]) -> dict[str, Any]:
-    """The context as the strategy's ``prepare`` validates and normalises it; BadInput when it refuses."""
+    """The context as the strategy's ``prepare`` validates and normalises it; BadContext when it refuses."""
     strategy = registry.get(batch_type).create()
     try:
         prepared = strategy.prepare(dict(context))
-    except (ValueError, TypeError, KeyError) as error:
-        raise BadInput(f"invalid context for {batch_type}: {error}") from error
+    # ValueError and TypeError too: strategies written before BadContext raise those. A KeyError is a bug.
+    except (BadContext, ValueError, TypeError) as error:
+        raise BadContext(f"invalid context for {batch_type}: {error}") from error
     try:
         json.dumps(prepared)
     except (TypeError, ValueError) as error:

@@ -23,6 +23,10 @@ class BadInput(BatchctlError):
     exit_code = 2
 
 
+class BadContext(BadInput):
+    """The job's context is not valid (what a strategy's ``prepare`` raises)."""
+
+
 class NotFound(BatchctlError):
     """The batch job was not found."""
 

@@ -11,22 +11,24 @@ _AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_age(text: str, *, option: str) -> timedelta:
-    """An age like ``30d``; BadInput naming ``option`` otherwise."""
+def parse_age(text: str, *, option: str, error: type[BadInput] = BadInput) -> timedelta:
+    """An age like ``30d``; ``error`` (BadInput) naming ``option`` otherwise."""
     match = _AGE.match(text.strip())
     if not match:
-        raise BadInput(f"{option}: {text!r} is not an age; use a number and a unit, like 90s, 15m, 12h or 30d")
+        raise error(f"{option}: {text!r} is not an age; use a number and a unit, like 90s, 15m, 12h or 30d")
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
-def parse_moment(text: str, *, option: str, now: datetime | None = None) -> datetime:
+def parse_moment(
+    text: str, *, option: str, now: datetime | None = None, error: type[BadInput] = BadInput
+) -> datetime:
     """An ISO-8601 time (UTC when no offset is given) or an age meaning that long before ``now``."""
     if _AGE.match(text.strip()):
-        return (now or datetime.now(UTC)) - parse_age(text, option=option)
+        return (now or datetime.now(UTC)) - parse_age(text, option=option, error=error)
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise BadInput(
+        raise error(
             f"{option}: {text!r} is not a time; use ISO-8601 (2026-01-31 or 2026-01-31T12:00:00Z) or an age like 12h"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

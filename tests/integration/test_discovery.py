@@ -251,6 +251,38 @@ def test_a_context_refused_by_prepare_is_exit_2_and_creates_no_row(backend: Back
     assert listed.json()["batch_jobs"] == []
 
 
+def test_a_key_error_in_prepare_is_a_bug_not_bad_input(backend: Backend) -> None:
+    result = backend.cli("create", "--type", "test-buggy-prepare", "-q")
+
+    assert result.code == 1
+    line = only_line(result.stderr)
+    assert line.startswith("error: unexpected KeyError: 'name'"), line
+    assert "invalid context" not in line
+    assert backend.cli("list", "--json").json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (("-c", "size=2", "-c", "colour=red"), "unknown context key 'colour'; expected some of: size, label"),
+        (("-c", "label=x"), "context key 'size' is required"),
+        (("--context", '{"size": 0}'), "size must be a whole number >= 1, got 0"),
+        (("--context", '{"size": true}'), "size must be a whole number >= 1, got True"),
+    ],
+)
+def test_a_user_strategy_checks_its_context_with_the_helpers(
+    backend: Backend, context: tuple[str, ...], message: str
+) -> None:
+    result = backend.cli("create", "--type", "test-context-helpers", *context, "-q")
+
+    assert result.code == 2
+    assert only_line(result.stderr) == f"error: invalid context for test-context-helpers: {message}"
+    assert backend.cli("list", "--json").json()["count"] == 0
+    created = backend.cli("create", "--type", "test-context-helpers", "--context", '{"size": 3}', "--json")
+    assert created.code == 0, created.stderr
+    assert created.json()["context"] == {"size": 3, "label": ""}
+
+
 def test_prepare_normalises_the_context_that_is_stored(backend: Backend) -> None:
     created = backend.cli("create", "--type", "test-picky", "-c", "name=  padded  ", "--json")
     assert created.code == 0, created.stderr

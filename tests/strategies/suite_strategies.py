@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from batchctl import BatchJobStrategy, Job
+from batchctl import BatchJobStrategy, Job, check_keys, positive_int
 
 CHUNK_TABLE = (
     "CREATE TABLE IF NOT EXISTS test_chunk (job_id VARCHAR(40) NOT NULL, chunk INTEGER NOT NULL, "
@@ -35,6 +35,25 @@ class Picky(BatchJobStrategy):
         if not isinstance(context.get("name"), str):
             raise ValueError("'name' is required and must be a string")
         return {"name": context["name"].strip()}
+
+
+class BuggyPrepare(BatchJobStrategy):
+    """A prepare with a bug: it reads a key the context may not have."""
+
+    batch_type = "test-buggy-prepare"
+
+    def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
+        return {"name": context["name"]}
+
+
+class WithContextHelpers(BatchJobStrategy):
+    """Checks its context with batchctl's helpers (context: size, required)."""
+
+    batch_type = "test-context-helpers"
+
+    def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
+        check_keys(context, allowed=("size", "label"), required=("size",))
+        return {"size": positive_int(context, "size", default=1), "label": str(context.get("label", ""))}
 
 
 class Chunks(BatchJobStrategy):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from batchctl.contexts import check_keys, number
 from batchctl.strategy import BatchJobStrategy, Job
 
-CONTEXT_KEYS = {"count", "sleep", "chunk_size"}
+CONTEXT_KEYS = ("chunk_size", "count", "sleep")
 
 
 class NoopStrategy(BatchJobStrategy):
@@ -18,13 +19,11 @@ class NoopStrategy(BatchJobStrategy):
 
     def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
         """Check count/sleep/chunk_size and fill in their defaults."""
-        unknown = sorted(set(context) - CONTEXT_KEYS)
-        if unknown:
-            raise ValueError(f"unknown context key {unknown[0]!r}; expected some of: {', '.join(sorted(CONTEXT_KEYS))}")
+        check_keys(context, allowed=CONTEXT_KEYS)
         return {
-            "count": _number(context, "count", 0, int),
-            "sleep": _number(context, "sleep", 0.0, float),
-            "chunk_size": _number(context, "chunk_size", 100, int, minimum=1),
+            "count": number(context, "count", default=0, kind=int),
+            "sleep": number(context, "sleep", default=0.0, kind=float),
+            "chunk_size": number(context, "chunk_size", default=100, kind=int, minimum=1),
         }
 
     def pre_process(self, job: Job) -> None:
@@ -42,14 +41,3 @@ class NoopStrategy(BatchJobStrategy):
             time.sleep(float(job.context["sleep"]) * step)
             job.advance(step)
             done += step
-
-
-def _number(context: dict[str, Any], key: str, default: Any, kind: type, minimum: float = 0) -> Any:
-    value = context.get(key, default)
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"context {key!r} must be a number, got {value!r}") from None
-    if isinstance(value, bool) or number < minimum or (kind is int and number != float(value)):
-        raise ValueError(f"context {key!r} must be a {kind.__name__} >= {minimum}, got {value!r}")
-    return number

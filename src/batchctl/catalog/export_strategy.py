@@ -26,10 +26,10 @@ from batchctl.catalog.csv_format import encode_rows
 from batchctl.catalog.export_rows import ExportReader
 from batchctl.catalog.products import PRODUCT_STATUSES
 from batchctl.catalog.queries import ALL, product_filter
+from batchctl.contexts import check_keys, moment, positive_int, string_list
 from batchctl.db import Tx
-from batchctl.errors import BadInput
+from batchctl.errors import BadContext
 from batchctl.strategy import BatchJobStrategy, Job
-from batchctl.timeparse import parse_moment
 
 CONTEXT_KEYS = ("status", "collection", "type", "handles", "created_after", "created_before", "chunk_size")
 DEFAULT_CHUNK_SIZE = 1000
@@ -48,27 +48,21 @@ class ProductExportStrategy(BatchJobStrategy):
 
     def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
         """Check the filters and normalise them to lists and ISO-8601 UTC times."""
-        unknown = sorted(set(context) - set(CONTEXT_KEYS))
-        if unknown:
-            raise ValueError(f"unknown context key {unknown[0]!r}; expected some of: {', '.join(CONTEXT_KEYS)}")
-        prepared: dict[str, Any] = {"chunk_size": _chunk_size(context.get("chunk_size", DEFAULT_CHUNK_SIZE))}
+        check_keys(context, allowed=CONTEXT_KEYS)
+        prepared: dict[str, Any] = {"chunk_size": positive_int(context, "chunk_size", default=DEFAULT_CHUNK_SIZE)}
         if "status" in context:
-            statuses = _strings(context["status"], "status")
+            statuses = string_list(context, "status")
             bad = [s for s in statuses if s not in PRODUCT_STATUSES]
             if bad:
-                raise ValueError(f"unknown product status {bad[0]!r}; expected some of: {', '.join(PRODUCT_STATUSES)}")
+                raise BadContext(f"unknown product status {bad[0]!r}; expected some of: {', '.join(PRODUCT_STATUSES)}")
             prepared["status"] = statuses
         for key, target in (("collection", "collections"), ("type", "types"), ("handles", "handles")):
             if key in context:
-                prepared[target] = _strings(context[key], key)
+                prepared[target] = string_list(context, key)
         now = datetime.now(UTC)
         for key in ("created_after", "created_before"):
             if key in context:
-                try:
-                    moment = parse_moment(str(context[key]), option=key, now=now)
-                except BadInput as error:
-                    raise ValueError(str(error)) from None
-                prepared[key] = moment.astimezone(UTC).isoformat()
+                prepared[key] = moment(context, key, now=now).astimezone(UTC).isoformat()
         return prepared
 
     def pre_process(self, job: Job) -> None:
@@ -205,17 +199,3 @@ def _shape(tx: Tx, where: str, params: dict[str, Any]) -> dict[str, Any]:
         "options": most["product_option"],
         "images": most["product_image"],
     }
-
-
-def _strings(value: Any, key: str) -> list[str]:
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(f"{key} must be a non-empty string or list of strings")
-    return sorted(set(value))
-
-
-def _chunk_size(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"chunk_size must be a whole number >= 1, got {value!r}")
-    return value

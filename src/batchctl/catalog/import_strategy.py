@@ -39,10 +39,11 @@ from batchctl.catalog.csv_format import CellError, encode_rows, read_records
 from batchctl.catalog.import_apply import ImportApplier
 from batchctl.catalog.import_check import ImportChecker, Summary
 from batchctl.catalog.rows import ParsedRow, RowParser
-from batchctl.errors import JobCanceled
+from batchctl.contexts import boolean, check_keys, positive_int
+from batchctl.errors import BadContext, JobCanceled
 from batchctl.strategy import BatchJobStrategy, Job
 
-CONTEXT_KEYS = ("file_key", "file", "skip_bad_rows", "chunk_size")
+CONTEXT_KEYS = ("file_key", "skip_bad_rows", "chunk_size")  # and "file", for file_key
 DEFAULT_CHUNK_SIZE = 5000
 CHECK_CHUNK = 5000
 
@@ -93,31 +94,25 @@ class ProductImportStrategy(BatchJobStrategy):
 
     def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
         """Check that the file exists and can be read; store its absolute path."""
-        unknown = sorted(set(context) - set(CONTEXT_KEYS))
-        if unknown:
-            raise ValueError(
-                f"unknown context key {unknown[0]!r}; expected some of: file_key, skip_bad_rows, chunk_size"
-            )
+        check_keys(context, allowed=CONTEXT_KEYS, aliases=("file",))
         if "file_key" in context and "file" in context:
-            raise ValueError("give the file as file_key or file, not both")
+            raise BadContext("give the file as file_key or file, not both")
         raw = context.get("file_key", context.get("file"))
         if not isinstance(raw, str) or not raw:
-            raise ValueError("file_key is required: the path of the CSV to import, e.g. -c file=products.csv")
+            raise BadContext("file_key is required: the path of the CSV to import, e.g. -c file=products.csv")
         path = Path(raw).expanduser().resolve()
         if not path.is_file():
-            raise ValueError(f"file_key {raw!r}: no such file ({path})")
+            raise BadContext(f"file_key {raw!r}: no such file ({path})")
         try:
             with path.open("rb") as handle:
                 handle.read(1)
         except OSError as error:
-            raise ValueError(f"file_key {raw!r}: cannot read {path}: {error.strerror}") from None
-        skip = context.get("skip_bad_rows", False)
-        if not isinstance(skip, bool):
-            raise ValueError(f"skip_bad_rows must be true or false, got {skip!r}")
-        chunk_size = context.get("chunk_size", DEFAULT_CHUNK_SIZE)
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
-        return {"file_key": str(path), "skip_bad_rows": skip, "chunk_size": chunk_size}
+            raise BadContext(f"file_key {raw!r}: cannot read {path}: {error.strerror}") from None
+        return {
+            "file_key": str(path),
+            "skip_bad_rows": boolean(context, "skip_bad_rows"),
+            "chunk_size": positive_int(context, "chunk_size", default=DEFAULT_CHUNK_SIZE),
+        }
 
     def build_template(self) -> str:
         """Medusa's template header (with its dynamic columns) and an example line."""
