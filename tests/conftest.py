@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,30 @@ def pg_template() -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def _pg_database(template: str | None = None) -> Iterator[str]:
+    name = f"batchctl_t_{uuid.uuid4().hex[:16]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    try:
+        yield _pg_url(name)
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database() -> Callable[[str | None], AbstractContextManager[str]]:
+    """Makes a PostgreSQL database for the test (empty, or a clone of a template) and yields its URL; dropped after."""
+    return _pg_database
+
+
+@pytest.fixture
+def env_for() -> Callable[[Path], dict[str, str]]:
+    """The environment of an isolated backend kept under a directory (for a test that builds its own)."""
+    return _base_env
+
+
 def _check_redis() -> None:
     import redis
 
@@ -241,19 +266,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         pytest.fail(f"unknown backend {request.param!r} in BATCHCTL_TEST_BACKENDS")
     template = request.getfixturevalue("pg_template")
     _check_redis()
-    name = f"batchctl_t_{uuid.uuid4().hex[:16]}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    env["BATCHCTL_DATABASE_URL"] = _pg_url(name)
-    env["BATCHCTL_REDIS_URL"] = REDIS_URL
-    backend = Backend("postgres", env, tmp_path)
-    try:
-        yield backend
-    finally:
-        backend.stop_workers()
-        _flush_redis_queue(env["BATCHCTL_QUEUE_NAME"])
-        with _pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with _pg_database(template) as url:
+        env["BATCHCTL_DATABASE_URL"] = url
+        env["BATCHCTL_REDIS_URL"] = REDIS_URL
+        backend = Backend("postgres", env, tmp_path)
+        try:
+            yield backend
+        finally:
+            backend.stop_workers()
+            _flush_redis_queue(env["BATCHCTL_QUEUE_NAME"])
 
 
 def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,7 +16,7 @@ from sqlmodel import SQLModel
 import batchctl.models  # noqa: F401  (registers the tables)
 from batchctl.migrations.runner import alembic_config, sqlalchemy_url
 from batchctl.schema import HEAD_REVISION, current_revision
-from tests.conftest import PG_ADMIN_URL, Backend, _base_env, _pg_url
+from tests.conftest import Backend
 
 
 def test_head_revision_constant_is_alembic_head() -> None:
@@ -44,8 +44,10 @@ def test_db_upgrade_is_idempotent(backend: Backend) -> None:
     assert current_revision(backend.database()) == HEAD_REVISION
 
 
-def test_the_embedded_default_upgrades_itself_on_first_use(tmp_path: Path) -> None:
-    env = _base_env(tmp_path)
+def test_the_embedded_default_upgrades_itself_on_first_use(
+    tmp_path: Path, env_for: Callable[[Path], dict[str, str]]
+) -> None:
+    env = env_for(tmp_path)
     backend = Backend("sqlite-default", env, tmp_path)
     assert "BATCHCTL_DATABASE_URL" not in env
     listed = backend.cli("list", "--json", env={"BATCHCTL_DATABASE_URL": ""})
@@ -54,12 +56,13 @@ def test_the_embedded_default_upgrades_itself_on_first_use(tmp_path: Path) -> No
     assert (tmp_path / "home" / "batchctl.db").exists()
 
 
-def test_a_server_database_without_the_schema_is_refused_with_exit_5(tmp_path: Path) -> None:
-    name = f"batchctl_empty_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        backend = Backend("postgres-empty", {**_base_env(tmp_path), "BATCHCTL_DATABASE_URL": _pg_url(name)}, tmp_path)
+def test_a_server_database_without_the_schema_is_refused_with_exit_5(
+    tmp_path: Path,
+    env_for: Callable[[Path], dict[str, str]],
+    pg_database: Callable[[str | None], AbstractContextManager[str]],
+) -> None:
+    with pg_database(None) as url:
+        backend = Backend("postgres-empty", {**env_for(tmp_path), "BATCHCTL_DATABASE_URL": url}, tmp_path)
         refused = backend.cli("list")
         assert refused.code == 5
         assert "run `batchctl db upgrade`" in refused.stderr
@@ -67,9 +70,6 @@ def test_a_server_database_without_the_schema_is_refused_with_exit_5(tmp_path: P
         upgraded = backend.cli("db", "upgrade")
         assert upgraded.code == 0, upgraded.stderr
         assert backend.cli("list", "--json").json()["count"] == 0
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.parametrize("command", ["show", "list", "wait", "confirm", "cancel", "events"])

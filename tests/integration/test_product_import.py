@@ -7,14 +7,15 @@ import os
 import shutil
 import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from batchctl.catalog.import_strategy import ops_path
-from tests.conftest import Backend, _base_env, _pg_admin, _pg_url, wait_until
+from tests.conftest import Backend, wait_until
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SHORT_LEASE = {"BATCHCTL_LEASE_SECONDS": "1"}
@@ -22,11 +23,17 @@ IMPORT_STAT = "product-import-count"
 
 
 @pytest.fixture
-def empty_backend(backend: Backend, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+def empty_backend(
+    backend: Backend,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    env_for: Callable[[Path], dict[str, str]],
+    pg_database: Callable[[str | None], AbstractContextManager[str]],
+) -> Iterator[Backend]:
     """A second, empty backend of the same kind as ``backend`` (another SQLite file or PostgreSQL database)."""
     tmp = tmp_path / "second"
     tmp.mkdir()
-    env = {**_base_env(tmp), "BATCHCTL_QUEUE_NAME": f"batchctl-test-{uuid.uuid4().hex[:12]}"}
+    env = {**env_for(tmp), "BATCHCTL_QUEUE_NAME": f"batchctl-test-{uuid.uuid4().hex[:12]}"}
     if backend.name == "sqlite":
         env["BATCHCTL_DATABASE_URL"] = f"sqlite:///{tmp / 'second.db'}"
         second = Backend("sqlite", env, tmp)
@@ -34,19 +41,14 @@ def empty_backend(backend: Backend, request: pytest.FixtureRequest, tmp_path: Pa
         yield second
         second.stop_workers()
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"batchctl_t_{uuid.uuid4().hex[:16]}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    env["BATCHCTL_DATABASE_URL"] = _pg_url(name)
-    env["BATCHCTL_REDIS_URL"] = backend.env["BATCHCTL_REDIS_URL"]
-    second = Backend("postgres", env, tmp)
-    try:
-        yield second
-    finally:
-        second.stop_workers()
-        with _pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_database(request.getfixturevalue("pg_template")) as url:
+        env["BATCHCTL_DATABASE_URL"] = url
+        env["BATCHCTL_REDIS_URL"] = backend.env["BATCHCTL_REDIS_URL"]
+        second = Backend("postgres", env, tmp)
+        try:
+            yield second
+        finally:
+            second.stop_workers()
 
 
 def show(backend: Backend, job_id: str) -> dict[str, Any]:
