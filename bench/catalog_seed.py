@@ -82,7 +82,7 @@ def seed_catalog(stage: Stage, variants: int) -> float:
     if runtime.db.dialect == "postgresql":
         with runtime.db.transaction() as tx:
             tx.execute("ANALYZE")
-    runtime.db.close()
+    runtime.db.discard_connection()
     return time.perf_counter() - started
 
 

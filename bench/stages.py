@@ -226,7 +226,8 @@ class SqliteBackend(Backend):
         raw = QueueSpec("sqlite", f"raw-{uuid.uuid4().hex[:12]}", str(home / "raw.queue"))
         stage = Stage(self.name, tmp, {**_base_env(tmp), **extra}, raw)
         try:
-            stage.runtime().db.close()  # the embedded database makes its schema on first use: not on any clock
+            # The embedded database makes its schema on first use: not on any clock.
+            stage.runtime().db.discard_connection()
             yield stage
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -278,7 +279,7 @@ class PostgresBackend(Backend):
         self.template = name
         database = Database(self._url(name))
         upgrade(database)  # what `batchctl db upgrade` runs
-        database.close()
+        database.discard_connection()
 
     @contextlib.contextmanager
     def stage(self, **extra: str) -> Iterator[Stage]:

@@ -61,7 +61,7 @@ def _ready_worker(stage: Stage) -> Iterator[tuple[Runtime, subprocess.Popen[str]
             warm_up(runtime)
             yield runtime, worker
         finally:
-            runtime.db.close()
+            runtime.db.discard_connection()
 
 
 def _run_job(runtime: Runtime, batch_type: str, context: dict[str, Any], variants: int) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def _variant_count(stage: Stage) -> int:
     runtime = stage.runtime()
     with runtime.db.transaction(write=False) as tx:
         count = int(tx.execute("SELECT COUNT(*) FROM product_variant").scalar())
-    runtime.db.close()
+    runtime.db.discard_connection()
     return count
 
 

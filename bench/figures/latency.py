@@ -34,7 +34,7 @@ def confirm_latency(backend: Backend, options: Options) -> list[Figure]:
             confirm_job(runtime, job_id)
             job = wait_for_job(runtime, job_id, ("processing", "completed"), timeout=60)
             samples.append(seconds_between(job, "confirmed_at", "processing_at"))
-        runtime.db.close()
+        runtime.db.discard_connection()
     p50 = statistics.median(samples)
     progress(options, f"{backend.name} confirm → processing: p50 {p50 * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms")
     return [

@@ -75,7 +75,7 @@ def _batchctl_round(stage: Stage, jobs: int, workers: int, details: dict[str, li
     drained = time.perf_counter()
     with runtime.db.transaction(write=False) as tx:  # outside the clock: did every job really finish?
         done = tx.execute("SELECT COUNT(*) AS n FROM batch_job WHERE status = 'completed'").scalar()
-    runtime.db.close()
+    runtime.db.discard_connection()
     if done != jobs:
         raise RuntimeError(f"{stage.backend}: {workers} burst worker(s) completed {done} of {jobs} jobs")
     details["batchctl_create_s"].append(created - started)

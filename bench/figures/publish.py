@@ -158,7 +158,7 @@ def _batchctl_round(stage: Stage, count: int, cancel_notes: list[str]) -> float:
     if canceled is not None:
         # The worker has stopped (SIGTERM waits for its chunk), so nothing it does can land after these reads.
         cancel_notes.append(_check_canceled(stage, runtime, canceled, count))
-    runtime.db.close()
+    runtime.db.discard_connection()
     return seconds_between(job, "created_at", "completed_at")
 
 

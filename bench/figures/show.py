@@ -21,7 +21,7 @@ def cold_show(backend: Backend, options: Options) -> list[Figure]:
     with backend.stage() as stage:
         runtime = stage.runtime()
         job_id = create_job(runtime, "noop", {"count": 3}, dry_run=False)["id"]
-        runtime.db.close()
+        runtime.db.discard_connection()
         # A finished job, so show prints a full row (result, progress), as it would for a real one.
         stage.batchctl("worker", "--burst")
         shown = json.loads(stage.batchctl("show", job_id, "--json"))

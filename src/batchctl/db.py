@@ -317,7 +317,7 @@ class Database:
             raise
 
     def close(self) -> None:
-        """Close this thread's connection."""
+        """Close this thread's connection (an alias of ``discard_connection``, kept for cli/runtime.py only)."""
         self.discard_connection()
 
 

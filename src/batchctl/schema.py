@@ -49,7 +49,7 @@ def upgrade(db: Database) -> None:
     """Apply every pending migration (idempotent)."""
     from batchctl.migrations.runner import upgrade_to_head
 
-    db.close()  # Alembic opens its own connection; SQLite must not see ours mid-transaction.
+    db.discard_connection()  # Alembic opens its own connection; SQLite must not see ours mid-transaction.
     try:
         upgrade_to_head(db.url)
     except BackendUnavailable:

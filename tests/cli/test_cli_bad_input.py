@@ -219,7 +219,7 @@ def _row_counts(backend: Backend) -> tuple[int, ...]:
         with database.transaction(write=False) as tx:
             return tuple(int(tx.execute(f"SELECT COUNT(*) FROM {table}").scalar()) for table in COUNTED)
     finally:
-        database.close()
+        database.discard_connection()
 
 
 def _fill(text: str, values: dict[str, str]) -> str:

@@ -210,7 +210,7 @@ def backdate(backend: Backend, job_id: str, by: timedelta) -> None:
             assert earlier is not None
             tx.execute("UPDATE batch_job SET created_at = :at WHERE id = :id", {"at": earlier - by, "id": job_id})
     finally:
-        database.close()
+        database.discard_connection()
 
 
 def test_list_created_after_and_before_take_ages(backend: Backend) -> None:

@@ -306,7 +306,7 @@ def test_a_long_output_through_a_pipe_arrives_whole(backend: Backend) -> None:
 
     runtime = Runtime(backend.settings)
     made = {create_job(runtime, "noop", {"count": 1}, dry_run=False)["id"] for _ in range(300)}
-    runtime.db.close()
+    runtime.db.discard_connection()
     done = backend.run("list", "--limit", "300", "--json")
     assert done.code == 0
     assert {job["id"] for job in json.loads(done.stdout)["batch_jobs"]} == made

@@ -50,7 +50,7 @@ def create_record_jobs(backend: Backend, count: int) -> list[str]:
     with rt.db.transaction() as tx:
         create_record_table(tx)
     ids = [create_job(rt, "test-record", {"sleep": 0.005}, dry_run=False)["id"] for _ in range(count)]
-    rt.db.close()
+    rt.db.discard_connection()
     return ids
 
 

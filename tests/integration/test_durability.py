@@ -29,8 +29,8 @@ def test_cli_commits_wait_for_the_disk_and_worker_commits_are_checkpoints(backen
         else:
             assert (_durability(cli), _durability(worker)) == ("on", "off")
     finally:
-        cli.close()
-        worker.close()
+        cli.discard_connection()
+        worker.discard_connection()
 
 
 def test_a_worker_writes_through_checkpoint_connections(backend: Backend) -> None:
@@ -39,4 +39,4 @@ def test_a_worker_writes_through_checkpoint_connections(backend: Backend) -> Non
         expected = "wal/1" if backend.name == "sqlite" else "off"
         assert _durability(worker.db) == expected
     finally:
-        worker.db.close()
+        worker.db.discard_connection()

@@ -64,7 +64,7 @@ def test_a_chain_equals_its_steps_one_by_one(backend: Backend) -> None:
         "batch.confirmed",
         "batch.processing",
     ]
-    runtime.db.close()
+    runtime.db.discard_connection()
 
 
 def test_a_refused_chain_writes_nothing(backend: Backend) -> None:
@@ -76,4 +76,4 @@ def test_a_refused_chain_writes_nothing(backend: Backend) -> None:
     assert _state(runtime.db, job_id) == before
     with pytest.raises(ValueError, match="cannot follow"), runtime.db.transaction() as tx:
         lifecycle.apply_chain(tx, job_id, [STEPS[0], STEPS[2]], now=utcnow())
-    runtime.db.close()
+    runtime.db.discard_connection()

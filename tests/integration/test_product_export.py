@@ -209,7 +209,7 @@ def test_a_cancel_after_the_last_chunk_still_removes_the_file(backend: Backend, 
     assert job["result"]["file_key"] is None
     assert files and not files[0].exists()
     assert list(files[0].parent.iterdir()) == []
-    runtime.db.close()
+    runtime.db.discard_connection()
 
 
 def test_a_killed_export_resumes_and_writes_the_same_file(backend: Backend) -> None:

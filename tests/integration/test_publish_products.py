@@ -20,7 +20,7 @@ from tests.conftest import Backend
 def runtime(backend: Backend) -> Iterator[Runtime]:
     rt = Runtime(backend.settings)
     yield rt
-    rt.db.close()
+    rt.db.discard_connection()
 
 
 def runner(rt: Runtime, should_stop: Callable[[], bool] = lambda: False) -> Runner:

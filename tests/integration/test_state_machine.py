@@ -65,7 +65,7 @@ def runtimes(backend: Backend) -> Iterator[Users]:
     intruder = Runtime(dataclasses.replace(backend.settings, user="intruder"))
     intruder.__dict__["db"] = owner.db  # cached_property: same connection, so both see every commit
     yield owner, intruder
-    owner.db.close()
+    owner.db.discard_connection()
 
 
 def new_job(rt: Runtime, *, dry_run: bool = True) -> str:
@@ -381,13 +381,13 @@ def in_own_connection(backend: Backend, work: Callable[[Runtime], Any]) -> Calla
     rt = own_runtime(backend)
     # Check the schema before the race (cached_property), then drop this thread's connection: the racing
     # thread opens its own.
-    rt.db.close()
+    rt.db.discard_connection()
 
     def run() -> Any:
         try:
             return work(rt)
         finally:
-            rt.db.close()  # the connection belongs to the racing thread
+            rt.db.discard_connection()  # the connection belongs to the racing thread
 
     return run
 

@@ -226,10 +226,6 @@ class RowParser:
             parsed.product = dict(zip(self._product_keys, product, strict=True))
         return parsed
 
-    def parse(self, row: int, cells: list[str]) -> ParsedRow:
-        """One data row (``parse_chunk`` is faster for many)."""
-        return self.parse_chunk([(row, cells)])[0]
-
     def parse_chunk(self, records: Sequence[tuple[int, list[str]]]) -> list[ParsedRow]:
         """Data rows, in order; problems are collected on each ParsedRow, never raised."""
         width = self.width
