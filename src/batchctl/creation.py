@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from batchctl import lifecycle, store
+from batchctl import jobrows, store
 from batchctl.db import Row, Tx
 from batchctl.errors import BadContext, BadInput
 from batchctl.lifecycle import JobStatus
@@ -72,6 +72,4 @@ def new_job_row(
 def insert_job(tx: Tx, row: Row, now: datetime, event_data: Mapping[str, Any] | None = None) -> Row:
     """Write the job row and its ``batch.created`` event in the caller's transaction; return the row."""
     event = {"status": JobStatus.CREATED.value, **(event_data or {})}
-    written = lifecycle.write_with_events(tx, store.insert_job_sql(row), row, [("batch.created", event)], now)
-    assert written is not None  # an INSERT without conditions writes its row or raises
-    return store.decode_row(written)
+    return store.decode_row(jobrows.insert_job(tx, row, [("batch.created", event)], now))

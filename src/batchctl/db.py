@@ -316,10 +316,6 @@ class Database:
                 raise self.unavailable(error) from error
             raise
 
-    def close(self) -> None:
-        """Close this thread's connection (an alias of ``discard_connection``, kept for cli/runtime.py only)."""
-        self.discard_connection()
-
 
 def _connect_sqlite(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from batchctl.lifecycle import JobStatus
+from typing import Any
 
 
 class BatchctlError(Exception):
@@ -42,11 +39,11 @@ class InvalidTransition(BatchctlError):
         self,
         message: str | None = None,
         *,
-        current: JobStatus | None = None,
+        current: str | None = None,
         owner: str | None = None,
         job: dict[str, Any] | None = None,
     ) -> None:
-        """``current``, ``owner`` and ``job``: what the move lost to (the status, owner and row it found)."""
+        """``current``, ``owner`` and ``job``: what the move lost to (the JobStatus, owner and row it found)."""
         super().__init__(message)
         self.current = current
         self.owner = owner

@@ -60,9 +60,12 @@ def record_event(tx: Tx, job_id: str, name: str, now: datetime, data: Mapping[st
     )
 
 
-def insert_job_sql(row: Row) -> str:
-    """The INSERT of a new job row with these columns (parameters named after them)."""
-    return f"INSERT INTO batch_job ({', '.join(row)}) VALUES ({', '.join(f':{column}' for column in row)})"
+def insert_job(tx: Tx, row: Row, events: Events, now: datetime) -> Row:
+    """INSERT a new job row (its columns named by ``row``'s keys) and its first events; the row as written."""
+    statement = f"INSERT INTO batch_job ({', '.join(row)}) VALUES ({', '.join(f':{column}' for column in row)})"
+    written = write_with_events(tx, statement, row, events, now)
+    assert written is not None  # an INSERT without conditions writes its row or raises
+    return written
 
 
 def write_with_events(tx: Tx, statement: str, params: Mapping[str, Any], events: Events, now: datetime) -> Row | None:

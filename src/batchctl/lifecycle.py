@@ -19,9 +19,6 @@ from batchctl import jobrows
 from batchctl.db import Row, Tx
 from batchctl.errors import InvalidTransition, NotFound, NotOwner
 
-# service.create_job writes a new job with its first event through this (the statement is jobrows').
-write_with_events = jobrows.write_with_events
-
 
 class JobStatus(StrEnum):
     """The statuses of a batch job, in lifecycle order."""

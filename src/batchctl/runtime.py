@@ -51,4 +51,4 @@ class Runtime:
     def close(self) -> None:
         """Close this thread's database connection, if one was opened."""
         if "db" in vars(self):
-            self.db.close()
+            self.db.discard_connection()

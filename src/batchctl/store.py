@@ -90,10 +90,6 @@ def get_job(tx: Tx, job_id: str) -> Row:
     return decode_row(row)
 
 
-# service.create_job's INSERT of a new job (the statement is jobrows').
-insert_job_sql = jobrows.insert_job_sql
-
-
 @dataclass(frozen=True)
 class JobFilter:
     """What ``list`` selects and in what order."""

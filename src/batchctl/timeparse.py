@@ -19,9 +19,7 @@ def parse_age(text: str, *, option: str, error: type[BadInput] = BadInput) -> ti
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
-def parse_moment(
-    text: str, *, option: str, now: datetime | None = None, error: type[BadInput] = BadInput
-) -> datetime:
+def parse_moment(text: str, *, option: str, now: datetime | None = None, error: type[BadInput] = BadInput) -> datetime:
     """An ISO-8601 time (UTC when no offset is given) or an age meaning that long before ``now``."""
     if _AGE.match(text.strip()):
         return (now or datetime.now(UTC)) - parse_age(text, option=option, error=error)
