@@ -229,6 +229,12 @@ def pg_database() -> Callable[[str | None], AbstractContextManager[str]]:
 
 
 @pytest.fixture
+def patched_env() -> Callable[[dict[str, str]], AbstractContextManager[None]]:
+    """Sets environment variables for a ``with`` block only, as a process started with them would see them."""
+    return _patched_env
+
+
+@pytest.fixture
 def env_for() -> Callable[[Path], dict[str, str]]:
     """The environment of an isolated backend kept under a directory (for a test that builds its own)."""
     return _base_env

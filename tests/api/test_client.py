@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 
 import batchctl
 from batchctl.client import BatchJob, Jobs
-from tests.conftest import Backend, _patched_env
+from tests.conftest import Backend
+
+PatchedEnv = Callable[[dict[str, str]], AbstractContextManager[None]]
 
 
 @pytest.fixture
-def jobs(backend: Backend) -> Iterator[Jobs]:
+def jobs(backend: Backend, patched_env: PatchedEnv) -> Iterator[Jobs]:
     """A client made by ``connect()`` from the backend's environment alone."""
-    with _patched_env(backend.env):
+    with patched_env(backend.env):
         client = batchctl.connect()
     yield client
     client.close()
@@ -137,8 +140,8 @@ def test_one_client_shared_by_threads(jobs: Jobs) -> None:
     assert jobs.list(limit=0).count == 20
 
 
-def test_connect_takes_explicit_settings(backend: Backend) -> None:
-    with _patched_env({**backend.env, "BATCHCTL_USER": "from-env"}):
+def test_connect_takes_explicit_settings(backend: Backend, patched_env: PatchedEnv) -> None:
+    with patched_env({**backend.env, "BATCHCTL_USER": "from-env"}):
         jobs = batchctl.connect(user="alice", lease_seconds=12.0)
     assert (jobs.user, jobs.settings.lease_seconds) == ("alice", 12.0)
     assert jobs.create("noop", dry_run=True).created_by == "alice"
