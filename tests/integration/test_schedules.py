@@ -7,6 +7,8 @@ worker outage is a ``next_tick_at`` put in the past. The real-worker tests are i
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
 from batchctl import schedules
@@ -145,12 +147,13 @@ def test_a_context_the_strategy_refuses_at_a_tick_is_recorded_not_created(backen
     assert last["outcome"] == "refused" and "'name' is required" in last["detail"]
 
 
-def test_the_python_api_has_the_same_schedules(backend: Backend) -> None:
+def test_the_python_api_has_the_same_schedules(
+    backend: Backend, patched_env: Callable[[dict[str, str]], AbstractContextManager[None]]
+) -> None:
     import batchctl
     from batchctl.schedules import ScheduleSpec
-    from tests.conftest import _patched_env
 
-    with _patched_env(backend.env):
+    with patched_env(backend.env):
         jobs = batchctl.connect(user="alice")
     try:
         jobs.schedules().add(ScheduleSpec("api", "noop", Timetable(None, 900), {"count": 1}))
