@@ -160,7 +160,8 @@ def test_plan_accounts_for_every_due_tick_exactly_once(
     done = plan(timetable, first, now, policy)
     covered = sum(run.ticks for run in done.runs) + (done.missed[2] if done.missed else 0)
     # Every due tick once; only a job per tick (all) works through a long outage a slice at a time.
-    due = int(elapsed // every) + 1
+    # Counted from the moment itself: timedelta rounds ``elapsed`` to microseconds, maybe onto a tick.
+    due = (now - first) // timedelta(seconds=every) + 1
     handled = min(due, MAX_TICKS) if policy is CatchUp.ALL else due
     assert covered == handled
     assert done.next_tick == first + timedelta(seconds=every * handled)
