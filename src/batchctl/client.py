@@ -33,11 +33,14 @@ from batchctl.config import Settings
 from batchctl.db import Row, to_datetime
 from batchctl.lifecycle import JobStatus
 from batchctl.runtime import Runtime
+from batchctl.store import TimeCondition
 
 if TYPE_CHECKING:
     from batchctl.operations import Pruned, WorkerInfo
     from batchctl.registry import StrategyInfo
     from batchctl.schedule_service import Schedules
+
+__all__ = ["BatchJob", "Event", "JobPage", "Jobs", "TimeCondition", "connect"]
 
 
 def _freeze(value: Any) -> Any:
@@ -224,9 +227,21 @@ class Jobs:
 
     # -- the lifecycle ----------------------------------------------------------------------------------
 
-    def create(self, type: str, context: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> BatchJob:
-        """Create a job; the strategy's ``prepare`` checks the context first (BadInput: nothing is written)."""
-        row = service.create_job(self.runtime, type, dict(context or {}), dry_run=dry_run, user=self.user)
+    def create(
+        self,
+        type: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+    ) -> BatchJob:
+        """Create a job; the strategy's ``prepare`` checks the context first (BadInput: nothing is written).
+
+        With ``idempotency_key``, repeating the create (same user, same key) returns the first job instead.
+        """
+        row = service.create_job(
+            self.runtime, type, dict(context or {}), dry_run=dry_run, user=self.user, idempotency_key=idempotency_key
+        )
         return BatchJob.from_row(row)
 
     def get(self, job_id: str) -> BatchJob:
@@ -256,11 +271,16 @@ class Jobs:
         created_after: datetime | None = None,
         created_before: datetime | None = None,
         created_by: str | None = None,
+        ids: Iterable[str] | None = None,
+        times: Sequence[TimeCondition] = (),
         limit: int = 10,
         offset: int = 0,
         order: str = "-created_at",
     ) -> JobPage:
-        """A page of jobs matching every filter given, ordered by ``order`` (``-`` for descending)."""
+        """A page of jobs matching every filter given, ordered by ``order`` (``-`` for descending).
+
+        ``times``: conditions on timestamp columns, e.g. ``TimeCondition("completed_at", "is_null")``.
+        """
         from batchctl.store import JobFilter
 
         selection = JobFilter(
@@ -270,6 +290,8 @@ class Jobs:
             created_after=created_after,
             created_before=created_before,
             created_by=created_by,
+            ids=_strings(ids),
+            times=tuple(times),
             limit=limit,
             offset=offset,
             order=order,

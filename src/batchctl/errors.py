@@ -24,6 +24,16 @@ class BadContext(BadInput):
     """The job's context is not valid (what a strategy's ``prepare`` raises)."""
 
 
+class UnknownType(BadInput):
+    """No strategy handles that job type."""
+
+
+class Unauthorized(BatchctlError):
+    """The credentials are missing, wrong or revoked."""
+
+    exit_code = 4
+
+
 class NotFound(BatchctlError):
     """The batch job was not found."""
 

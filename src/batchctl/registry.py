@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from batchctl.errors import BadInput, StrategyLoadError
+from batchctl.errors import StrategyLoadError, UnknownType
 from batchctl.strategy import BatchJobStrategy
 
 ENTRY_POINT_GROUP = "batchctl.strategies"
@@ -56,11 +56,11 @@ class Registry:
         self.by_type[info.batch_type] = info
 
     def get(self, batch_type: str) -> StrategyInfo:
-        """The strategy for ``batch_type`` or a BadInput that lists the known types."""
+        """The strategy for ``batch_type`` or an UnknownType (a BadInput) that lists the known types."""
         info = self.by_type.get(batch_type)
         if info is None:
             known = ", ".join(sorted(self.by_type)) or "none"
-            raise BadInput(f"Unable to find a BatchJob strategy with the type {batch_type} (known types: {known})")
+            raise UnknownType(f"Unable to find a BatchJob strategy with the type {batch_type} (known types: {known})")
         return info
 
 

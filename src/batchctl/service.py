@@ -36,8 +36,13 @@ def create_job(
     user: str | None = None,
     schedule: str | None = None,
     scheduled_for: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> Row:
-    """Validate the context with the strategy's ``prepare``, then write the job and ``batch.created``."""
+    """Validate the context with the strategy's ``prepare``, then write the job and ``batch.created``.
+
+    With an ``idempotency_key``, a second create by the same user with the same key returns the first job:
+    the key is recorded in the job's own transaction, so either both exist or neither does.
+    """
     prepared = creation.prepare_context(rt.registry(), batch_type, context)
     now = utcnow()
     row = creation.new_job_row(
@@ -50,6 +55,14 @@ def create_job(
         scheduled_for=scheduled_for,
     )
     with rt.db.transaction() as tx:
+        if idempotency_key is not None:
+            earlier = store.find_idempotent_job(tx, row["created_by"], idempotency_key)
+            if earlier is None and not store.claim_idempotency_key(
+                tx, row["created_by"], idempotency_key, row["id"], now
+            ):
+                earlier = store.find_idempotent_job(tx, row["created_by"], idempotency_key)
+            if earlier is not None:
+                return earlier
         return creation.insert_job(tx, row, now)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from batchctl import jobrows
 from batchctl.db import Row, Tx, to_datetime
@@ -90,6 +90,19 @@ def get_job(tx: Tx, job_id: str) -> Row:
     return decode_row(row)
 
 
+TIME_FILTER_COLUMNS = PUBLIC_TIMESTAMPS
+_TIME_OPERATORS = {"lt": "<", "gt": ">", "lte": "<=", "gte": ">="}
+
+
+@dataclass(frozen=True)
+class TimeCondition:
+    """One condition on a timestamp column: ``completed_at IS NULL``, ``created_at >= T``, …"""
+
+    column: str
+    op: Literal["lt", "gt", "lte", "gte", "is_null"]
+    value: datetime | None = None
+
+
 @dataclass(frozen=True)
 class JobFilter:
     """What ``list`` selects and in what order."""
@@ -100,6 +113,8 @@ class JobFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     created_by: str | None = None
+    ids: Sequence[str] = ()
+    times: Sequence[TimeCondition] = ()
     limit: int = 10
     offset: int = 0
     order: str = "-created_at"
@@ -126,6 +141,19 @@ def _where(tx: Tx, selection: JobFilter) -> tuple[str, dict[str, Any]]:
     if selection.created_by is not None:
         clauses.append("created_by = :created_by")
         params["created_by"] = selection.created_by
+    if selection.ids:
+        placeholders, values = tx.in_list("id", list(selection.ids))
+        clauses.append(f"id IN ({placeholders})")
+        params.update(values)
+    for index, condition in enumerate(selection.times):
+        # The column comes from a fixed list (checked here, never from the caller's text) and the value is bound.
+        if condition.column not in TIME_FILTER_COLUMNS:
+            raise ValueError(f"not a timestamp column: {condition.column!r}")
+        if condition.op == "is_null":
+            clauses.append(f"{condition.column} IS NULL")
+        else:
+            clauses.append(f"{condition.column} {_TIME_OPERATORS[condition.op]} :time{index}")
+            params[f"time{index}"] = condition.value
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
@@ -146,6 +174,35 @@ def list_jobs(tx: Tx, selection: JobFilter) -> tuple[list[Row], int]:
         {**params, "limit": selection.limit, "offset": selection.offset},
     ).all()
     return [decode_row(row) for row in rows], total
+
+
+def find_idempotent_job(tx: Tx, user: str, key: str) -> Row | None:
+    """The job ``user`` created with ``Idempotency-Key: key``, if it still exists."""
+    row = tx.execute(
+        "SELECT j.* FROM batch_idempotency_key k JOIN batch_job j ON j.id = k.job_id "
+        "WHERE k.user_id = :user AND k.key = :key",
+        {"user": user, "key": key},
+    ).one_or_none()
+    return None if row is None else decode_row(row)
+
+
+def claim_idempotency_key(tx: Tx, user: str, key: str, job_id: str, now: datetime) -> bool:
+    """Record that ``key`` creates ``job_id``; False when the key is taken (by a create that committed first).
+
+    A key whose job was pruned is taken over. On PostgreSQL a concurrent create with the same key waits here
+    for the other transaction and then sees its row.
+    """
+    tx.execute(
+        "DELETE FROM batch_idempotency_key WHERE user_id = :user AND key = :key "
+        "AND NOT EXISTS (SELECT 1 FROM batch_job WHERE batch_job.id = batch_idempotency_key.job_id)",
+        {"user": user, "key": key},
+    )
+    written = tx.execute(
+        "INSERT INTO batch_idempotency_key (user_id, key, job_id, created_at) VALUES (:user, :key, :job_id, :now) "
+        "ON CONFLICT (user_id, key) DO NOTHING",
+        {"user": user, "key": key, "job_id": job_id, "now": now},
+    )
+    return written.rowcount == 1
 
 
 def list_events(tx: Tx, job_id: str, after_id: int = 0) -> list[Row]:

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import typer
 
-from batchctl.cli import admin, jobs, products, schedule
+from batchctl.cli import admin, jobs, products, schedule, serve, users
 from batchctl.cli.runtime import close_client
 from batchctl.errors import BatchctlError
 
@@ -24,6 +24,8 @@ jobs.register(app)
 admin.register(app)
 products.register(app)
 schedule.register(app)
+users.register(app)
+serve.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,7 @@
+"""Files through the store: uploads for product-import, signed expiring download URLs for exports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["uploads"])
