@@ -28,7 +28,7 @@ class _Server(uvicorn.Server):
 
 def run_server(client: Jobs, *, host: str, port: int, log_level: str = "info") -> None:
     """Serve the Admin API on ``host:port`` until SIGTERM or SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     app = create_app(client)
     client.runtime.db  # noqa: B018  (check and migrate the schema before the first request, not during it)
     client.runtime.registry()
