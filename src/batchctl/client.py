@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from batchctl.operations import Pruned, WorkerInfo
     from batchctl.registry import StrategyInfo
     from batchctl.schedule_service import Schedules
+    from batchctl.uploads import Uploads
 
 __all__ = ["BatchJob", "Event", "JobPage", "Jobs", "TimeCondition", "connect"]
 
@@ -330,6 +331,12 @@ class Jobs:
         return Schedules(self.runtime, user=self.user)
 
     # -- strategies and operations ----------------------------------------------------------------------
+
+    def uploads(self) -> Uploads:
+        """The uploaded files and exports the Admin API hands out by key (under BATCHCTL_FILES)."""
+        from batchctl.uploads import Uploads
+
+        return Uploads(self.settings.files_dir.resolve())
 
     def strategies(self) -> builtins.list[StrategyInfo]:
         """The job types this machine can run, sorted by type."""

@@ -19,7 +19,9 @@ from batchctl.errors import BadInput, NotFound, NotOwner
 from batchctl.http import schemas
 from batchctl.http.auth import current_user
 from batchctl.http.body import parse_create
+from batchctl.http.medusa import adapt_context, show_keys
 from batchctl.http.query import parse_list_query, project
+from batchctl.uploads import Uploads
 from batchctl.users import User
 
 router = APIRouter(tags=["batch-jobs"])
@@ -34,15 +36,15 @@ def jobs_for(request: Request, user: User) -> Jobs:
     return jobs.as_user(user.id)
 
 
-def job_json(job: BatchJob) -> dict[str, Any]:
-    """A job as Medusa's API shows it: our JSON plus Medusa's ``deleted_at`` (always null)."""
-    answer = job.to_json()
+def job_json(job: BatchJob, uploads: Uploads) -> dict[str, Any]:
+    """A job as Medusa's API shows it: our JSON, file paths as keys, and Medusa's ``deleted_at`` (always null)."""
+    answer = show_keys(job.to_json(), uploads)
     answer["deleted_at"] = None
     return answer
 
 
-def _one(job: BatchJob, status: int = 200) -> Response:
-    return JSONResponse({"batch_job": job_json(job)}, status_code=status)
+def _one(jobs: Jobs, job: BatchJob, status: int = 200) -> Response:
+    return JSONResponse({"batch_job": job_json(job, jobs.uploads())}, status_code=status)
 
 
 def owned(jobs: Jobs, job_id: str) -> BatchJob:
@@ -73,10 +75,12 @@ async def create(request: Request, user: User = CALLER) -> Response:
     if key is not None and not 0 < len(key) <= 200:
         raise BadInput("Idempotency-Key must be 1 to 200 characters")
     jobs = jobs_for(request, user)
-    job = await run_in_threadpool(
-        lambda: jobs.create(body.type, body.context, dry_run=body.dry_run, idempotency_key=key)
-    )
-    return _one(job, 201)
+
+    def create_job() -> BatchJob:
+        context = adapt_context(body.type, body.context, jobs.uploads(), user.id)
+        return jobs.create(body.type, context, dry_run=body.dry_run, idempotency_key=key)
+
+    return _one(jobs, await run_in_threadpool(create_job), 201)
 
 
 @router.get(
@@ -88,7 +92,9 @@ async def create(request: Request, user: User = CALLER) -> Response:
 def list_jobs(request: Request, user: User = CALLER) -> Response:
     """A page of the caller's jobs, filtered and ordered as Medusa's list query says."""
     query = parse_list_query(request.url.query, max_limit=request.app.state.config.max_page_size)
-    page = jobs_for(request, user).list(
+    jobs = jobs_for(request, user)
+    uploads = jobs.uploads()
+    page = jobs.list(
         type=query.types or None,
         ids=query.ids or None,
         times=query.times,
@@ -100,7 +106,7 @@ def list_jobs(request: Request, user: User = CALLER) -> Response:
     expand_user = user.to_json() if "created_by_user" in query.expand else None
     listed = []
     for job in page:
-        answer = job_json(job)
+        answer = job_json(job, uploads)
         if expand_user is not None:
             answer["created_by_user"] = expand_user
         listed.append(project(answer, query.fields, query.expand))
@@ -110,7 +116,8 @@ def list_jobs(request: Request, user: User = CALLER) -> Response:
 @router.get("/admin/batch-jobs/{job_id}", summary="Retrieve a batch job", responses=_JOB)
 def retrieve(request: Request, job_id: str, user: User = CALLER) -> Response:
     """One of the caller's jobs."""
-    return _one(owned(jobs_for(request, user), job_id))
+    jobs = jobs_for(request, user)
+    return _one(jobs, owned(jobs, job_id))
 
 
 @router.post("/admin/batch-jobs/{job_id}/confirm", summary="Confirm a pre-processed batch job", responses=_JOB)
@@ -118,7 +125,7 @@ def confirm(request: Request, job_id: str, user: User = CALLER) -> Response:
     """pre_processed → confirmed (the body is ignored)."""
     jobs = jobs_for(request, user)
     owned(jobs, job_id)
-    return _one(jobs.confirm(job_id))
+    return _one(jobs, jobs.confirm(job_id))
 
 
 @router.post("/admin/batch-jobs/{job_id}/cancel", summary="Cancel a batch job", responses=_JOB)
@@ -126,7 +133,7 @@ def cancel(request: Request, job_id: str, user: User = CALLER) -> Response:
     """Cancel an unfinished job; cancelling a canceled job answers 200 again (the body is ignored)."""
     jobs = jobs_for(request, user)
     owned(jobs, job_id)
-    return _one(jobs.cancel(job_id))
+    return _one(jobs, jobs.cancel(job_id))
 
 
 @router.post(
@@ -138,7 +145,7 @@ def retry(request: Request, job_id: str, user: User = CALLER) -> Response:
     """Put a failed job back to work; it resumes from its last committed progress."""
     jobs = jobs_for(request, user)
     owned(jobs, job_id)
-    return _one(jobs.retry(job_id))
+    return _one(jobs, jobs.retry(job_id))
 
 
 @router.get(

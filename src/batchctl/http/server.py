@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -24,11 +25,19 @@ class _Server(uvicorn.Server):
     def handle_exit(self, sig: int, frame: Any) -> None:
         self._stopping.set()
         super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM:
+            # uvicorn re-raises the signals it caught once it has shut down, so the process would die of
+            # SIGTERM; a drained, orderly stop is a success (exit 0), as for `batchctl worker`.
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list) and sig in captured:
+                captured.remove(sig)
 
 
 def run_server(client: Jobs, *, host: str, port: int, log_level: str = "info") -> None:
     """Serve the Admin API on ``host:port`` until SIGTERM or SIGINT."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     app = create_app(client)
     client.runtime.db  # noqa: B018  (check and migrate the schema before the first request, not during it)
     client.runtime.registry()
