@@ -33,6 +33,10 @@ def parse_json(raw: bytes) -> Any:
         raise BadInput("The request body is nested too deeply") from None
 
 
+def _shown(key: str) -> str:
+    return key if key.isprintable() and len(key) <= 100 else repr(key[:100])
+
+
 def parse_create(raw: bytes) -> CreateBody:
     """Validate a create body; every failure named, joined by ``, ``."""
     body = parse_json(raw)
@@ -48,7 +52,7 @@ def parse_create(raw: bytes) -> CreateBody:
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         problems.append("dry_run must be a boolean value")
-    problems += [f"property {key} should not exist" for key in body if key not in CREATE_KEYS]
+    problems += [f"property {_shown(key)} should not exist" for key in body if key not in CREATE_KEYS]
     if problems:
         raise BadInput(", ".join(problems))
     assert isinstance(batch_type, str) and isinstance(context, dict) and isinstance(dry_run, bool)
@@ -66,7 +70,7 @@ def parse_credentials(raw: bytes) -> tuple[str, str]:
         problems.append("email must be an email")
     if not isinstance(password, str):
         problems.append("password must be a string")
-    problems += [f"property {key} should not exist" for key in body if key not in ("email", "password")]
+    problems += [f"property {_shown(key)} should not exist" for key in body if key not in ("email", "password")]
     if problems:
         raise BadInput(", ".join(problems))
     assert isinstance(email, str) and isinstance(password, str)

@@ -145,7 +145,7 @@ def _comma_list(name: str, value: Any, allowed: tuple[str, ...], problems: list[
     items = tuple(item.strip() for item in value.split(",") if item.strip())
     unknown = [item for item in items if item not in allowed]
     if unknown:
-        problems.append(f"{name}: {unknown[0]!r} is not one of: {', '.join(allowed)}")
+        problems.append(f"{name}: {unknown[0][:100]!r} is not one of: {', '.join(allowed)}")
     return items
 
 
@@ -163,7 +163,7 @@ def _time_conditions(name: str, value: Any, *, nullable: bool, problems: list[st
     conditions: list[TimeCondition] = []
     for op, text in value.items():
         if op not in OPERATORS:
-            problems.append(f"property {name}.{op} should not exist")
+            problems.append(f"property {name}.{_shown(op)} should not exist")
             continue
         try:
             moment = parse_time(text)
@@ -174,13 +174,18 @@ def _time_conditions(name: str, value: Any, *, nullable: bool, problems: list[st
     return conditions
 
 
+def _shown(key: str) -> str:
+    # A key is echoed as the client sent it when it is plain text, else quoted (no newlines in a message).
+    return key if key.isprintable() and len(key) <= 100 else repr(key[:100])
+
+
 def parse_list_query(query: str, *, max_limit: int) -> ListQuery:
     """Validate a raw list query string; BadInput naming every failure (joined by ``, ``)."""
     try:
         nested = parse_nested(query)
     except _Shape as shape:
-        raise BadInput(f"property {shape} should not exist") from None
-    problems = [f"property {key} should not exist" for key in nested if key not in KNOWN_KEYS]
+        raise BadInput(f"property {_shown(str(shape))} should not exist") from None
+    problems = [f"property {_shown(key)} should not exist" for key in nested if key not in KNOWN_KEYS]
     values: dict[str, Any] = {}
     if "limit" in nested:
         values["limit"] = _number("limit", nested["limit"], maximum=max_limit, problems=problems)
