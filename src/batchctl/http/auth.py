@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from batchctl.errors import Unauthorized
+from batchctl.http import schemas
 from batchctl.http.body import parse_credentials
 from batchctl.http.config import ServerConfig
 from batchctl.http.errors import TooManyAttempts
@@ -149,7 +150,7 @@ def _user_response(user: User) -> dict[str, Any]:
     "/admin/auth/token",
     summary="Sign in for a JWT (Authorization: Bearer)",
     openapi_extra=_CREDENTIALS,
-    responses={200: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/AccessToken"}}}}},
+    responses={200: schemas.json_response("AccessToken"), **schemas.ERRORS},
 )
 async def token(request: Request) -> Response:
     """Exchange an email and password for a JWT to send as ``Authorization: Bearer``."""
@@ -163,7 +164,7 @@ async def token(request: Request) -> Response:
     "/admin/auth",
     summary="Sign in with a session cookie (the Admin UI's way)",
     openapi_extra=_CREDENTIALS,
-    responses={200: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserResponse"}}}}},
+    responses={200: schemas.json_response("UserResponse"), **schemas.ERRORS},
 )
 async def sign_in(request: Request) -> Response:
     """Start a cookie session (HttpOnly, SameSite=Lax, signed)."""
@@ -186,7 +187,7 @@ async def sign_in(request: Request) -> Response:
 @router.get(
     "/admin/auth",
     summary="The signed-in user",
-    responses={200: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserResponse"}}}}},
+    responses={200: schemas.json_response("UserResponse"), **schemas.ERRORS},
 )
 def session(user: User = Depends(current_user)) -> Response:  # noqa: B008  (FastAPI's dependency idiom)
     """The user of the current credential."""
@@ -196,7 +197,10 @@ def session(user: User = Depends(current_user)) -> Response:  # noqa: B008  (Fas
 @router.delete(
     "/admin/auth",
     summary="Sign out (clear the session cookie)",
-    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+    responses={
+        200: {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+        **schemas.ERRORS,
+    },
 )
 def sign_out(user: User = Depends(current_user)) -> Response:  # noqa: B008
     """End the cookie session."""

@@ -155,7 +155,7 @@ def retry(request: Request, job_id: str, user: User = CALLER) -> Response:
         200: {
             "description": "`text/event-stream`: one `event: batch.…` per lifecycle event (data: the event JSON), "
             "then `event: end` once the job has ended. `Last-Event-ID` resumes after that event.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": {}}},
         },
         **schemas.ERRORS,
     },
