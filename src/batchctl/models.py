@@ -109,21 +109,6 @@ class BatchSchedule(SQLModel, table=True):
     created_by: str = Field(max_length=200)
     # The earliest tick not handled yet; a worker that handles it moves it on with one conditional UPDATE.
     next_tick_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False, index=True))
-# -- users and the Admin HTTP API (``batchctl users``, ``batchctl serve``) ------------------------------------
-
-
-class BatchUser(SQLModel, table=True):
-    """A user of the Admin API; ``id`` is the name jobs carry in ``created_by`` (as ``BATCHCTL_USER`` does)."""
-
-    __tablename__ = "batch_user"
-
-    id: str = Field(primary_key=True, max_length=200)
-    email: str | None = Field(default=None, unique=True, max_length=320)
-    # Only hashes: scrypt for the password, SHA-256 for the random API token (high-entropy, so no KDF needed).
-    password_hash: str | None = Field(default=None, max_length=300)
-    token_hash: str | None = Field(default=None, unique=True, max_length=64)
-    # A random value signed into every session (JWT or cookie): a user removed and added again is a new user.
-    nonce: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
     updated_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
 
@@ -145,6 +130,28 @@ class BatchScheduleTick(SQLModel, table=True):
     ticks: int = 1
     first_tick_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
     detail: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    created_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+
+
+# -- users and the Admin HTTP API (``batchctl users``, ``batchctl serve``) ------------------------------------
+
+
+class BatchUser(SQLModel, table=True):
+    """A user of the Admin API; ``id`` is the name jobs carry in ``created_by`` (as ``BATCHCTL_USER`` does)."""
+
+    __tablename__ = "batch_user"
+
+    id: str = Field(primary_key=True, max_length=200)
+    email: str | None = Field(default=None, unique=True, max_length=320)
+    # Only hashes: scrypt for the password, SHA-256 for the random API token (high-entropy, so no KDF needed).
+    password_hash: str | None = Field(default=None, max_length=300)
+    token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    # A random value signed into every session (JWT or cookie): a user removed and added again is a new user.
+    nonce: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+
+
 class BatchIdempotencyKey(SQLModel, table=True):
     """An ``Idempotency-Key`` a user sent with a create, and the job it created (written with the job)."""
 

@@ -15,7 +15,7 @@ from batchctl.http.body import parse_create
 from batchctl.http.query import KNOWN_KEYS, NULLABLE_TIMES, ListQuery, parse_list_query, parse_nested
 
 names = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz-_0123456789"), min_size=1, max_size=12)
-values = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=","), min_size=1, max_size=12)
+values = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters=","), min_size=1, max_size=12)
 moments = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9999, 1, 1), timezones=st.just(UTC))
 
 
