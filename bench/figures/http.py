@@ -114,7 +114,7 @@ def get_job_rps(backend: Backend, options: Options) -> list[Figure]:
                     lambda: _load(ours_url, headers, seconds, ours_latencies),
                     lambda: _load(base_url, headers, seconds, []),
                 )
-        runtime.db.close()
+        runtime.db.discard_connection()
     if json.loads(body)["batch_job"]["id"] != job_id:
         raise RuntimeError(f"{backend.name}: the server answered {body[:200]!r}")
     ours_latencies.sort()
