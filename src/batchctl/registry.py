@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import importlib.util
 import inspect
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from batchctl.errors import StrategyLoadError, UnknownType
+from batchctl import plugins
+from batchctl.errors import BadInput, StrategyLoadError, UnknownType
 from batchctl.strategy import BatchJobStrategy
 
 ENTRY_POINT_GROUP = "batchctl.strategies"
+KIND = plugins.PluginKind("strategy", ENTRY_POINT_GROUP, "BATCHCTL_STRATEGIES", StrategyLoadError)
 
 # Imported only when asked for: listing them must not cost their imports.
 BUILTINS = {
@@ -101,75 +100,35 @@ def _load_builtins(registry: Registry) -> None:
 
 
 def _load_entry_points(registry: Registry) -> None:
-    from importlib.metadata import entry_points
-
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        package = entry_point.dist.name if entry_point.dist else entry_point.value
-        try:
-            loaded = entry_point.load()
-        except Exception as error:
-            raise StrategyLoadError(
-                f"strategy entry point {entry_point.name!r} of package {package} failed to load: "
-                f"{type(error).__name__}: {error}"
-            ) from error
+    for entry_point in plugins.entry_points(KIND):
+        loaded = entry_point.loaded
         classes = strategies_in(loaded) if isinstance(loaded, ModuleType) else [loaded]
         for strategy_class in classes:
             if not (inspect.isclass(strategy_class) and issubclass(strategy_class, BatchJobStrategy)):
                 raise StrategyLoadError(
-                    f"strategy entry point {entry_point.name!r} of package {package} "
+                    f"strategy entry point {entry_point.name!r} of package {entry_point.package} "
                     "is not a BatchJobStrategy subclass or a module of them"
                 )
-            registry.register(_info(strategy_class, f"package {package}", entry_point.value))
+            registry.register(_info(strategy_class, f"package {entry_point.package}", entry_point.value))
 
 
-def _python_files(path: Path, *, explicit: bool) -> Iterator[Path]:
-    if path.is_file():
-        yield path
-    elif path.is_dir():
-        yield from sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
-    elif explicit:
-        raise StrategyLoadError(f"BATCHCTL_STRATEGIES names {path}, which is not a folder or a .py file")
-
-
-def import_file(path: Path) -> ModuleType:
-    """Import one strategy file under a private module name; errors become one clear line."""
-    resolved = path.resolve()
-    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
-    name = f"batchctl_user_strategies.{resolved.stem}_{digest}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, resolved)
-    if spec is None or spec.loader is None:
-        raise StrategyLoadError(f"strategy file {path} cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    # Let a strategy import helper modules that sit beside it.
-    sys.path.insert(0, str(resolved.parent))
-    try:
-        spec.loader.exec_module(module)
-    except Exception as error:
-        del sys.modules[name]
-        raise StrategyLoadError(f"strategy file {path} failed to import: {type(error).__name__}: {error}") from error
-    finally:
-        sys.path.remove(str(resolved.parent))
-    return module
-
-
-def _load_folder(registry: Registry, folder: Path, *, explicit: bool) -> None:
-    seen: dict[str, Path] = {}
-    for path in _python_files(folder, explicit=explicit):
-        classes = strategies_in(import_file(path))
-        if explicit and folder.is_file() and not classes:
-            raise StrategyLoadError(f"strategy file {path} defines no BatchJobStrategy subclass with a batch_type")
+def _load_folders(registry: Registry, strategy_paths: Iterable[Path]) -> None:
+    seen: dict[tuple[Path, str], Path] = {}
+    for found in plugins.folder_modules(strategy_paths, KIND):
+        classes = strategies_in(found.module)
+        if found.named_alone and not classes:
+            raise StrategyLoadError(
+                f"strategy file {found.path} defines no BatchJobStrategy subclass with a batch_type"
+            )
         for strategy_class in classes:
-            clash = seen.get(strategy_class.batch_type)
+            clash = seen.get((found.folder, strategy_class.batch_type))
             if clash is not None:
                 raise StrategyLoadError(
-                    f"two strategies for the type {strategy_class.batch_type!r} in {folder}: "
-                    f"{clash} and {path}; keep one"
+                    f"two strategies for the type {strategy_class.batch_type!r} in {found.folder}: "
+                    f"{clash} and {found.path}; keep one"
                 )
-            seen[strategy_class.batch_type] = path
-            registry.register(_info(strategy_class, f"folder {folder}", str(path)))
+            seen[(found.folder, strategy_class.batch_type)] = found.path
+            registry.register(_info(strategy_class, f"folder {found.folder}", str(found.path)))
 
 
 def load_registry(strategy_paths: Iterable[Path], *, entry_points: bool = True) -> Registry:
@@ -178,12 +137,5 @@ def load_registry(strategy_paths: Iterable[Path], *, entry_points: bool = True) 
     _load_builtins(registry)
     if entry_points:
         _load_entry_points(registry)
-    loaded: set[Path] = set()
-    for index, folder in enumerate(strategy_paths):
-        # ./strategies and $PWD/strategies on BATCHCTL_STRATEGIES are one folder: load it once.
-        if folder.resolve() in loaded:
-            continue
-        loaded.add(folder.resolve())
-        # The first path is ./strategies, which may well not exist; the others were asked for.
-        _load_folder(registry, folder, explicit=index > 0)
+    _load_folders(registry, strategy_paths)
     return registry
