@@ -36,11 +36,12 @@ __all__ = [
     "number",
     "positive_int",
     "string_list",
+    "subscriber",
 ]
 
 if TYPE_CHECKING:
-    from batchctl.client import BatchJob, Event, JobPage, Jobs, connect
     from batchctl.contexts import boolean, check_keys, moment, number, positive_int, string_list
+    from batchctl.client import BatchJob, JobPage, Jobs, connect
     from batchctl.errors import (
         BackendUnavailable,
         BadContext,
@@ -52,7 +53,9 @@ if TYPE_CHECKING:
         NotOwner,
         WaitTimeout,
     )
+    from batchctl.events import Event
     from batchctl.lifecycle import JobStatus
+    from batchctl.subscribers.api import subscriber
     from batchctl.strategy import BatchJobStrategy, Job
 
 _LAZY = {
@@ -78,7 +81,8 @@ _LAZY = {
     "Jobs": "batchctl.client",
     "BatchJob": "batchctl.client",
     "JobPage": "batchctl.client",
-    "Event": "batchctl.client",
+    "Event": "batchctl.events",
+    "subscriber": "batchctl.subscribers.api",
 }
 
 

@@ -25,12 +25,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from batchctl import service
 from batchctl.config import Settings
 from batchctl.db import Row, to_datetime
+from batchctl.events import Event, freeze
 from batchctl.lifecycle import JobStatus
 from batchctl.runtime import Runtime
 from batchctl.store import TimeCondition
@@ -42,15 +43,6 @@ if TYPE_CHECKING:
     from batchctl.uploads import Uploads
 
 __all__ = ["BatchJob", "Event", "JobPage", "Jobs", "TimeCondition", "connect"]
-
-
-def _freeze(value: Any) -> Any:
-    """A read-only deep copy of JSON data: mappings become read-only views, lists become tuples."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({key: _freeze(item) for key, item in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(item) for item in value)
-    return value
 
 
 @dataclass(frozen=True)
@@ -92,9 +84,9 @@ class BatchJob:
             type=job["type"],
             status=JobStatus(job["status"]),
             created_by=job["created_by"],
-            context=_freeze(job["context"]),
+            context=freeze(job["context"]),
             dry_run=bool(job["dry_run"]),
-            result=_freeze(job["result"]),
+            result=freeze(job["result"]),
             created_at=created_at,
             updated_at=updated_at,
             pre_processed_at=moment("pre_processed_at"),
@@ -159,44 +151,6 @@ class JobPage:
             "limit": self.limit,
             "offset": self.offset,
         }
-
-
-@dataclass(frozen=True)
-class Event:
-    """One event in a job's history (``batch.created``, ``batch.confirmed``, …)."""
-
-    id: int
-    job_id: str
-    name: str
-    at: datetime
-    data: Mapping[str, Any]
-
-    @classmethod
-    def from_row(cls, row: Row) -> Event:
-        """An Event from a decoded ``batch_job_event`` row."""
-        at = to_datetime(row["created_at"])
-        assert at is not None
-        return cls(id=int(row["id"]), job_id=row["job_id"], name=row["name"], at=at, data=_freeze(row["data"] or {}))
-
-    def to_json(self) -> dict[str, Any]:
-        """The event as ``batchctl events --json`` prints it."""
-        from batchctl.store import iso
-
-        return {
-            "id": self.id,
-            "job_id": self.job_id,
-            "name": self.name,
-            "created_at": iso(self.at),
-            "data": _thaw(self.data),
-        }
-
-
-def _thaw(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _thaw(item) for key, item in value.items()}
-    if isinstance(value, tuple):
-        return [_thaw(item) for item in value]
-    return value
 
 
 def _strings(value: str | Iterable[str] | None) -> list[str]:

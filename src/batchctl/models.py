@@ -171,3 +171,83 @@ class BatchSecret(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=100)
     value: str = Field(max_length=200)
     created_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+
+
+# -- subscribers (issue 14): durable cursors over batch_job_event, one delivery row per (subscriber, event) ------
+
+
+class BatchSubscriber(SQLModel, table=True):
+    """A Python subscriber (recorded by the first worker that loads it) or a webhook, with its cursor.
+
+    ``cursor`` is the id of the last event whose deliveries for this subscriber have been written to
+    ``batch_delivery``: every later matching event will be.
+    """
+
+    __tablename__ = "batch_subscriber"
+
+    name: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(max_length=20)  # python | webhook
+    source: str = Field(max_length=500)  # "built-in", "package NAME", "folder PATH", "webhooks add"
+    origin: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))  # the file or module, or the URL
+    events: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+    types: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+    cursor: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    max_attempts: int
+    timeout_seconds: float | None = None
+    secret: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    created_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+    seen_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+
+
+class BatchDelivery(SQLModel, table=True):
+    """One event to deliver to one subscriber: its state, its attempts, and its lease while in flight."""
+
+    __tablename__ = "batch_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("subscriber", "event_id", name="uq_batch_delivery_subscriber_event"),
+        # The claim's "nothing earlier of this job is undelivered" and one-in-flight-per-job checks.
+        sa.Index("ix_batch_delivery_subscriber_job_event", "subscriber", "job_id", "event_id"),
+        sa.Index("ix_batch_delivery_status_next_try", "status", "next_try_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber: str = Field(
+        sa_column=sa.Column(sa.String(200), sa.ForeignKey("batch_subscriber.name", ondelete="CASCADE"), nullable=False)
+    )
+    event_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("batch_job_event.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    job_id: str = Field(max_length=40, index=True)
+    status: str = Field(max_length=20)  # pending | delivering | done | parked
+    attempts: int = 0
+    next_try_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+    lease_until: datetime | None = _ts()
+    worker: str | None = Field(default=None, max_length=200)
+    last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    status_code: int | None = None
+    latency_ms: float | None = None
+    created_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+    updated_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+    done_at: datetime | None = _ts()
+
+
+class BatchDeliveryAttempt(SQLModel, table=True):
+    """One attempt of a delivery (the webhook delivery log): when, the answer, how long, the next try."""
+
+    __tablename__ = "batch_delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("batch_delivery.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    attempt: int
+    started_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False))
+    status_code: int | None = None
+    latency_ms: float
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    outcome: str = Field(max_length=20)  # done | retry | parked
+    next_try_at: datetime | None = _ts()

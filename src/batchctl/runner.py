@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from batchctl import jobrows, leases, lifecycle, store
+from batchctl import leases, lifecycle, store
+from batchctl.backoff import backoff_seconds
 from batchctl.config import Settings
 from batchctl.db import Database, Row, Tx, utcnow
 from batchctl.errors import (
@@ -53,11 +54,6 @@ class ActiveLeases:
     def __len__(self) -> int:
         with self._lock:
             return len(self._held)
-
-
-def backoff_seconds(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
-    """Exponential backoff with full jitter: a random delay up to base * 2^(attempt-1), capped."""
-    return random.uniform(0, min(cap, base * 2 ** max(attempt - 1, 0)))
 
 
 class Runner:
