@@ -55,8 +55,8 @@ if TYPE_CHECKING:
     )
     from batchctl.events import Event
     from batchctl.lifecycle import JobStatus
-    from batchctl.subscribers.api import subscriber
     from batchctl.strategy import BatchJobStrategy, Job
+    from batchctl.subscribers.api import subscriber
 
 _LAZY = {
     "BatchJobStrategy": "batchctl.strategy",

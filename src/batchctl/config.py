@@ -75,6 +75,12 @@ def _user() -> str:
         return "unknown"
 
 
+def _paths_env(default_folder: str, name: str) -> tuple[Path, ...]:
+    """The default folder (which may be absent) and then each path of the os.pathsep-separated variable."""
+    extra = os.environ.get(name, "")
+    return (Path(default_folder), *(Path(p) for p in extra.split(os.pathsep) if p))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything batchctl reads from the environment, validated up front."""
@@ -91,14 +97,15 @@ class Settings:
     reconcile_interval: float
     max_attempts: int | None
     retry_base_seconds: float
+    # ./subscribers and BATCHCTL_SUBSCRIBERS (os.pathsep-separated), loaded by workers like strategies.
+    subscriber_paths: tuple[Path, ...] = (Path("subscribers"),)
 
     @classmethod
     def from_env(cls) -> Settings:
         """Build the settings from ``BATCHCTL_*`` variables and their defaults."""
         data_dir = _data_dir()
         database_url = os.environ.get("BATCHCTL_DATABASE_URL") or f"sqlite:///{data_dir / 'batchctl.db'}"
-        extra = os.environ.get("BATCHCTL_STRATEGIES", "")
-        strategy_paths = (Path("strategies"), *(Path(p) for p in extra.split(os.pathsep) if p))
+        strategy_paths = _paths_env("strategies", "BATCHCTL_STRATEGIES")
         files_dir = Path(os.environ.get("BATCHCTL_FILES") or data_dir / "files")
         return cls(
             data_dir=data_dir,
@@ -113,6 +120,7 @@ class Settings:
             reconcile_interval=_float_env("BATCHCTL_RECONCILE_INTERVAL", 30.0),
             max_attempts=_max_attempts(),
             retry_base_seconds=_float_env("BATCHCTL_RETRY_BASE_SECONDS", 1.0),
+            subscriber_paths=_paths_env("subscribers", "BATCHCTL_SUBSCRIBERS"),
         )
 
 

@@ -92,3 +92,7 @@ class JobEndedBadly(BatchctlError):
     """The awaited batch job ended failed or canceled."""
 
     exit_code = 1
+
+
+class SubscriberLoadError(BadInput):
+    """A subscriber could not be loaded."""

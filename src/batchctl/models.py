@@ -205,9 +205,10 @@ class BatchDelivery(SQLModel, table=True):
     __tablename__ = "batch_delivery"
     __table_args__ = (
         sa.UniqueConstraint("subscriber", "event_id", name="uq_batch_delivery_subscriber_event"),
-        # The claim's "nothing earlier of this job is undelivered" and one-in-flight-per-job checks.
+        # The claim's "nothing earlier of this job is undelivered" and one-in-flight-per-job checks, and its
+        # scan of a subscriber's pending deliveries in event order.
         sa.Index("ix_batch_delivery_subscriber_job_event", "subscriber", "job_id", "event_id"),
-        sa.Index("ix_batch_delivery_status_next_try", "status", "next_try_at"),
+        sa.Index("ix_batch_delivery_subscriber_status_event", "subscriber", "status", "event_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,17 +1,21 @@
-"""``batchctl worker``: Huey consumers that handle wake-ups, plus the dispatcher, heartbeat and scheduler threads.
+"""``batchctl worker``: Huey consumers that handle wake-ups, plus dispatcher, heartbeat, scheduler, delivery threads.
 
 The database is the source of truth and the queue only a wake-up call: the dispatcher finds jobs
 that need a worker (``leases.wake_due``: new, confirmed, or whose lease expired) and enqueues one
 wake-up each; consumers claim the job with a conditional UPDATE, so a lost wake-up is sent again
 later and a duplicated one does nothing. The scheduler creates the jobs of due schedule ticks
 (``schedules.create_due``): every worker looks, and exactly one creates each tick's job.
+The delivery thread (``subscribers.deliver``) hands each
+event to every subscriber, on its own threads and connections.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +28,9 @@ from batchctl.errors import BackendUnavailable
 from batchctl.queue import check_queue, make_huey, queue_file
 from batchctl.runner import Runner
 from batchctl.runtime import Runtime
+from batchctl.subscribers import cursors
+from batchctl.subscribers.deliver import Deliverer
+from batchctl.subscribers.registry import load_subscribers
 
 log = logging.getLogger("batchctl.worker")
 SCHEDULE_INTERVAL = 1.0  # seconds between two looks for due schedule ticks
@@ -49,6 +56,7 @@ class Worker:
         self.idle_dispatches = 0
         self.worker_id = leases.new_token()
         self.enqueue_error: str | None = None
+        self.deliverer = Deliverer(settings, self.db, load_subscribers(settings.subscriber_paths))
 
     def _handle(self, event: str, job_id: str) -> None:
         with self._busy_lock:
@@ -121,25 +129,41 @@ class Worker:
                     held = self.runner.active.snapshot()
                     if held:
                         leases.renew(tx, held, now, lease)
+                    cursors.renew(tx, self.deliverer.held_tokens(), now, lease)
             except Exception as error:
                 log.warning("heartbeat: %s", error)
                 self.db.discard_connection()
+
+    def _supervised(self, loop: Callable[[threading.Event], None]) -> None:
+        """Run a side thread's loop; if it dies, stop the whole worker loudly rather than run half-alive."""
+        try:
+            loop(self.stop)
+        except BaseException:
+            log.exception("%s died; stopping the worker", threading.current_thread().name)
+            self.stop.set()
+            os.kill(os.getpid(), signal.SIGTERM)  # the consumer's graceful stop: running chunks commit
 
     # -- running ------------------------------------------------------------------------------------------------
 
     def is_drained(self) -> bool:
         """Burst mode's test: nothing queued, nothing running here, no job left that needs a worker."""
-        if self.busy or self.idle_dispatches < 2 or self.huey.pending_count():
+        if self.busy or self.idle_dispatches < 2 or self.deliverer.idle_rounds < 2 or self.huey.pending_count():
             return False
         with self.db.transaction(write=False) as tx:
-            return leases.pending_work(tx, utcnow()) == 0 and not self.busy
+            if leases.pending_work(tx, utcnow()) or self.busy:
+                return False
+        return self.deliverer.backlog() == 0
 
     def run(self) -> None:
         """Run until SIGINT/SIGTERM (graceful: the running chunk commits, the job is handed back)."""
+        self.deliverer.register()
         threads = [
             threading.Thread(target=self._dispatch_loop, name="batchctl-dispatcher", daemon=True),
             threading.Thread(target=self._heartbeat_loop, name="batchctl-heartbeat", daemon=True),
             threading.Thread(target=self._schedule_loop, name="batchctl-scheduler", daemon=True),
+            threading.Thread(
+                target=self._supervised, args=(self.deliverer.run,), name="batchctl-deliveries", daemon=True
+            ),
         ]
         with self.db.transaction() as tx:
             presence.register(

@@ -62,7 +62,7 @@ def upgrade() -> None:
     op.create_index("ix_batch_delivery_event_id", "batch_delivery", ["event_id"])
     op.create_index("ix_batch_delivery_job_id", "batch_delivery", ["job_id"])
     op.create_index("ix_batch_delivery_subscriber_job_event", "batch_delivery", ["subscriber", "job_id", "event_id"])
-    op.create_index("ix_batch_delivery_status_next_try", "batch_delivery", ["status", "next_try_at"])
+    op.create_index("ix_batch_delivery_subscriber_status_event", "batch_delivery", ["subscriber", "status", "event_id"])
     op.create_table(
         "batch_delivery_attempt",
         sa.Column("id", sa.Integer(), nullable=False),
