@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from batchctl.uploads import Uploads
 
 __all__ = ["BatchJob", "Event", "JobPage", "Jobs", "TimeCondition", "connect"]
+    from batchctl.subscribers.manage import Subscriptions
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,13 @@ class Jobs:
         from batchctl import operations
 
         return operations.prune(self.runtime, older_than=older_than, dry_run=dry_run)
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """The subscribers and webhooks: add, list, remove and test webhooks, inspect and replay deliveries."""
+        from batchctl.subscribers.manage import Subscriptions
+
+        return Subscriptions(self.runtime)
 
     def upgrade_schema(self) -> tuple[str | None, str]:
         """Apply the schema migrations; the revision before and after."""

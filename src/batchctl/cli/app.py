@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import typer
 
-from batchctl.cli import admin, jobs, products, schedule, serve, users
+from batchctl.cli import admin, jobs, products, schedule, serve, subscribers, users, webhooks
 from batchctl.cli.runtime import close_client
 from batchctl.errors import BatchctlError
 
@@ -26,6 +26,8 @@ products.register(app)
 schedule.register(app)
 users.register(app)
 serve.register(app)
+webhooks.register(app)
+subscribers.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
