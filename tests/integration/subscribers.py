@@ -77,7 +77,29 @@ def wait_all_delivered(backend: Backend, subscriber: str, timeout: float = 120) 
         total = sum(len(ids) for ids in events_by_job(backend).values())
         return delivery_counts(backend, subscriber).get("done", 0) == total
 
-    wait_until(caught_up, timeout=timeout, interval=0.2)
+    try:
+        wait_until(caught_up, timeout=timeout, interval=0.2)
+    except BaseException:
+        print(diagnose(backend, subscriber))
+        raise
+
+
+def diagnose(backend: Backend, subscriber: str) -> str:
+    """What the delivery state looks like, for a failed wait."""
+    with backend.database().transaction(write=False) as tx:
+        jobs = tx.execute("SELECT status, COUNT(*) AS n FROM batch_job GROUP BY status").all()
+        subscribers = tx.execute("SELECT name, cursor FROM batch_subscriber").all()
+        top = tx.execute("SELECT MAX(id) FROM batch_job_event").scalar()
+        events = tx.execute("SELECT COUNT(*) FROM batch_job_event").scalar()
+        stuck = tx.execute(
+            "SELECT id, job_id, event_id, status, attempts, next_try_at, lease_until, last_error FROM batch_delivery "
+            "WHERE subscriber = :s AND status <> 'done' ORDER BY id LIMIT 10",
+            {"s": subscriber},
+        ).all()
+    return (
+        f"jobs {jobs}; subscribers {subscribers}; max event {top}, {events} events; "
+        f"deliveries {delivery_counts(backend, subscriber)}; not done {stuck}\n{backend.worker_log[-3000:]}"
+    )
 
 
 def create_jobs(backend: Backend, count: int, job_type: str = "noop") -> list[str]:

@@ -6,6 +6,7 @@ an end line per delivery to a file, so the test sees what each process delivered
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import time
@@ -68,19 +69,21 @@ def test_every_event_of_100_jobs_reaches_the_subscriber_once_in_order_per_job(ba
 def test_kill_9_of_workers_during_delivery_loses_no_event(backend: Backend) -> None:
     record = backend.tmp / "record.txt"
     # Short leases so that a killed worker's claims come back quickly; deliveries sleep so kills land in them.
-    use_subscribers(backend, "record", SUBS_RECORD_FILE=str(record), SUBS_SLEEP_MS="30", BATCHCTL_LEASE_SECONDS="2")
+    use_subscribers(backend, "record", SUBS_RECORD_FILE=str(record), SUBS_SLEEP_MS="300", BATCHCTL_LEASE_SECONDS="2")
     workers = [backend.start_worker(), backend.start_worker()]
     jobs = create_jobs(backend, 100)
     rng = random.Random(14)
-    wait_until(lambda: record.exists(), timeout=60)
     for _ in range(20):
-        time.sleep(rng.uniform(0.1, 0.6))
         victim = rng.randrange(len(workers))
+        # Kill it while it delivers: once it has started a delivery, at a random moment after.
+        pid = workers[victim].pid
+        wait_until(lambda: any(d.pid == pid and d.phase == "start" for d in recorded(record)), timeout=60)  # noqa: B023
+        time.sleep(rng.uniform(0, 0.3))
         workers[victim].send_signal(signal.SIGKILL)
         workers[victim].wait()
         workers[victim] = backend.start_worker()
 
-    wait_all_delivered(backend, "recorder", timeout=240)
+    wait_all_delivered(backend, "recorder", timeout=float(os.environ.get("SUBS_WAIT", "240")))
 
     expected = events_by_job(backend)
     assert sorted(expected) == sorted(jobs)
@@ -96,8 +99,10 @@ def test_kill_9_of_workers_during_delivery_loses_no_event(backend: Backend) -> N
     assert overlapping(deliveries) == []
     twice = sum(len(ids) - len(set(ids)) for ids in ends.values())
     started_again = sum(len(ids) - len(set(ids)) for ids in starts.values())
-    print(f"\n[{backend.name}] 20 kill -9: {sum(map(len, expected.values()))} events, "
-          f"{twice} delivered twice to the end, {started_again} deliveries started again")
+    print(
+        f"\n[{backend.name}] 20 kill -9: {sum(map(len, expected.values()))} events, "
+        f"{twice} delivered twice to the end, {started_again} deliveries started again"
+    )
 
 
 def test_a_subscriber_that_always_raises_parks_its_events_and_holds_up_nothing(backend: Backend) -> None:
@@ -105,7 +110,11 @@ def test_a_subscriber_that_always_raises_parks_its_events_and_holds_up_nothing(b
     flag = backend.tmp / "fail.flag"
     flag.write_text("fail")
     use_subscribers(
-        backend, "record", "failing", SUBS_RECORD_FILE=str(record), SUBS_FAIL_FLAG=str(flag),
+        backend,
+        "record",
+        "failing",
+        SUBS_RECORD_FILE=str(record),
+        SUBS_FAIL_FLAG=str(flag),
         BATCHCTL_RETRY_BASE_SECONDS="0.05",
     )
     backend.start_worker()

@@ -167,23 +167,34 @@ def _claimable(alias: str) -> str:
     )
 
 
+# The deliveries a claim may take: the subscriber's, due, each its job's next one, nothing of its job in flight.
+_PICK = (
+    "SELECT d.id FROM batch_delivery d WHERE d.subscriber = :subscriber"
+    " AND d.status IN ('pending', 'delivering') AND {claimable}"
+    " AND NOT EXISTS (SELECT 1 FROM batch_delivery p WHERE p.subscriber = d.subscriber"
+    "  AND p.job_id = d.job_id AND p.id <> d.id AND ("
+    "   (p.event_id < d.event_id AND p.status IN ('pending', 'delivering'))"
+    "   OR (p.status = 'delivering' AND p.lease_until >= :now)))"
+    " ORDER BY d.event_id LIMIT :limit"
+)
+_TAKE = "SET status = 'delivering', worker = :token, lease_until = :lease, attempts = attempts + 1, updated_at = :now"
+
+
 def claim(tx: Tx, subscriber: str, token: str, now: datetime, lease: timedelta, limit: int) -> list[Row]:
     """Claim up to ``limit`` deliveries of one subscriber, at most one per job, each the job's next one."""
-    skip_locked = " FOR UPDATE OF d SKIP LOCKED" if tx.dialect == "postgresql" else ""
-    rows = tx.execute(
-        "UPDATE batch_delivery SET status = 'delivering', worker = :token, lease_until = :lease, "
-        "attempts = attempts + 1, updated_at = :now WHERE id IN ("
-        " SELECT d.id FROM batch_delivery d WHERE d.subscriber = :subscriber"
-        f" AND d.status IN ('pending', 'delivering') AND {_claimable('d.')}"
-        # Nothing earlier of this job still to deliver, and nothing of this job in flight.
-        " AND NOT EXISTS (SELECT 1 FROM batch_delivery p WHERE p.subscriber = d.subscriber"
-        "  AND p.job_id = d.job_id AND p.id <> d.id AND ("
-        "   (p.event_id < d.event_id AND p.status IN ('pending', 'delivering'))"
-        "   OR (p.status = 'delivering' AND p.lease_until >= :now)))"
-        f" ORDER BY d.event_id LIMIT :limit{skip_locked}"
-        f") AND {_claimable('')} RETURNING *",
-        {"token": token, "lease": now + lease, "now": now, "subscriber": subscriber, "limit": limit},
-    ).all()
+    params = {"token": token, "lease": now + lease, "now": now, "subscriber": subscriber, "limit": limit}
+    pick = _PICK.format(claimable=_claimable("d."))
+    if tx.dialect == "postgresql":
+        # A CTE, so the pick runs once (an ``IN (… FOR UPDATE)`` subquery may be run again for every row);
+        # SKIP LOCKED: two workers claiming at once take different deliveries instead of waiting.
+        statement = (
+            f"WITH picked AS ({pick} FOR UPDATE OF d SKIP LOCKED) "
+            f"UPDATE batch_delivery AS t {_TAKE} FROM picked WHERE t.id = picked.id AND {_claimable('t.')} "
+            "RETURNING t.*"
+        )
+    else:  # one writer at a time: the pick and the update see the same rows
+        statement = f"UPDATE batch_delivery {_TAKE} WHERE id IN ({pick}) AND {_claimable('')} RETURNING *"
+    rows = tx.execute(statement, params).all()
     return sorted(rows, key=lambda row: int(row["event_id"]))
 
 
