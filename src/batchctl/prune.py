@@ -40,8 +40,21 @@ def _owned_files(row: Row, files_dir: Path) -> list[Path]:
     return found
 
 
+# A job goes only once every subscriber is done with it: no delivery of it left to make (pending, in flight,
+# or parked for a replay), and none of its events after a subscriber's cursor (not yet looked at).
+_DELIVERED = (
+    "NOT EXISTS (SELECT 1 FROM batch_delivery d WHERE d.job_id = batch_job.id AND d.status <> 'done') "
+    "AND NOT EXISTS (SELECT 1 FROM batch_job_event e WHERE e.job_id = batch_job.id "
+    "AND e.id > (SELECT COALESCE(MIN(s.cursor), e.id) FROM batch_subscriber s))"
+)
+
+
 def prune_finished(db: Database, *, finished_before: datetime, files_dir: Path, dry_run: bool) -> Pruned:
-    """Remove jobs that ended (completed, failed, canceled) before ``finished_before``, in batches."""
+    """Remove jobs that ended (completed, failed, canceled) before ``finished_before``, in batches.
+
+    A job some subscriber still has to hear about stays (see ``_DELIVERED``); a later prune takes it.
+    Its done deliveries go with its events (``ON DELETE CASCADE``).
+    """
     pruned_ids: list[str] = []
     pruned_files: list[Path] = []
     after = ""
@@ -51,7 +64,7 @@ def prune_finished(db: Database, *, finished_before: datetime, files_dir: Path, 
                 decode_row(row)
                 for row in tx.execute(
                     f"SELECT id, result FROM batch_job WHERE status IN ({jobrows.in_statuses(TERMINAL)}) "
-                    "AND updated_at < :before AND id > :after ORDER BY id LIMIT :n",
+                    f"AND updated_at < :before AND id > :after AND {_DELIVERED} ORDER BY id LIMIT :n",
                     {"before": finished_before, "after": after, "n": BATCH},
                 ).all()
             ]

@@ -163,3 +163,23 @@ def test_unknown_subscriber_and_bad_since_are_one_line_errors(backend: Backend) 
     assert missing.code == 3 and missing.stderr.startswith("error: subscriber nobody was not found")
     bad = backend.cli("subscribers", "replay", "nobody", "--since", "yesterday")
     assert bad.code == 2 and bad.stderr.count("\n") == 1
+
+
+def test_prune_keeps_jobs_a_subscriber_still_needs(backend: Backend) -> None:
+    flag = backend.tmp / "fail.flag"
+    flag.write_text("fail")
+    use_subscribers(backend, "failing", SUBS_FAIL_FLAG=str(flag), BATCHCTL_RETRY_BASE_SECONDS="0.05")
+    jobs = create_jobs(backend, 2)
+    assert backend.burst().code == 0
+    assert delivery_counts(backend, "flaky") == {"parked": 4}
+    # Finished, but their events are parked for "flaky": prune leaves them (and their events) alone.
+    kept = backend.cli("prune", "--older-than", "0s", "--json").json()
+    assert kept["jobs"] == [] and sorted(events_by_job(backend)) == sorted(jobs)
+
+    flag.unlink()
+    assert backend.cli("subscribers", "replay", "flaky", "--since", "1h", "--parked").code == 0
+    assert backend.burst().code == 0
+    assert delivery_counts(backend, "flaky") == {"done": 4}
+    pruned = backend.cli("prune", "--older-than", "0s", "--json").json()
+    assert sorted(pruned["jobs"]) == sorted(jobs)
+    assert events_by_job(backend) == {} and delivery_counts(backend, "flaky") == {}
