@@ -37,7 +37,7 @@ def _ensure_project_python() -> None:
 _ensure_project_python()
 
 # bench/ is sys.path[0] when run as a script.
-from figures import catalog, http, latency, lifecycle, peers, publish, show  # noqa: E402
+from figures import catalog, deliveries, http, latency, lifecycle, peers, publish, show  # noqa: E402
 from harness import SIZES, Figure, Options, format_table, progress  # noqa: E402
 from stages import BACKENDS, batchctl_command  # noqa: E402
 
@@ -52,6 +52,7 @@ FIGURES: dict[str, FigureFunction] = {
     "memory": catalog.memory,
     "publish": publish.publish_products,
     "http": http.get_job_rps,
+    "deliveries": deliveries.keeps_up,
 }
 # Figures that compare the backends' batchctl with the same peers, so they run once with every backend.
 CROSS_FIGURES: dict[str, Callable[[list[Any], Options], list[Figure]]] = {
