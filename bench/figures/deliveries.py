@@ -42,7 +42,7 @@ def _round(backend: Backend, options: Options, details: dict[str, list[float]]) 
             done = tx.execute(
                 "SELECT COUNT(*) AS n, MAX(done_at) AS b FROM batch_delivery WHERE status = 'done'"
             ).one_or_none()
-        runtime.db.close()
+        runtime.db.discard_connection()
     assert events is not None and done is not None
     if done["n"] != events["n"]:
         raise RuntimeError(f"{backend.name}: {done['n']} of {events['n']} events were delivered")

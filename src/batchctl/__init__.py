@@ -40,8 +40,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from batchctl.contexts import boolean, check_keys, moment, number, positive_int, string_list
     from batchctl.client import BatchJob, JobPage, Jobs, connect
+    from batchctl.contexts import boolean, check_keys, moment, number, positive_int, string_list
     from batchctl.errors import (
         BackendUnavailable,
         BadContext,

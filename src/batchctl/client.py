@@ -40,10 +40,10 @@ if TYPE_CHECKING:
     from batchctl.operations import Pruned, WorkerInfo
     from batchctl.registry import StrategyInfo
     from batchctl.schedule_service import Schedules
+    from batchctl.subscribers.manage import Subscriptions
     from batchctl.uploads import Uploads
 
 __all__ = ["BatchJob", "Event", "JobPage", "Jobs", "TimeCondition", "connect"]
-    from batchctl.subscribers.manage import Subscriptions
 
 
 @dataclass(frozen=True)

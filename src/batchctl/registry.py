@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 from batchctl import plugins
-from batchctl.errors import BadInput, StrategyLoadError, UnknownType
+from batchctl.errors import StrategyLoadError, UnknownType
 from batchctl.strategy import BatchJobStrategy
 
 ENTRY_POINT_GROUP = "batchctl.strategies"

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from batchctl import jobrows, leases, lifecycle, store
-from batchctl import leases, lifecycle, store
 from batchctl.backoff import backoff_seconds
 from batchctl.config import Settings
 from batchctl.db import Database, Row, Tx, utcnow
