@@ -23,7 +23,8 @@ def _data_dir() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
-def _float_env(name: str, default: float) -> float:
+def float_env(name: str, default: float) -> float:
+    """A positive number of seconds from the environment variable ``name`` (``default`` when unset)."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -115,11 +116,11 @@ class Settings:
             strategy_paths=strategy_paths,
             user=_user(),
             files_dir=files_dir,
-            lease_seconds=_float_env("BATCHCTL_LEASE_SECONDS", 30.0),
-            poll_interval=_float_env("BATCHCTL_POLL_INTERVAL", 0.05),
-            reconcile_interval=_float_env("BATCHCTL_RECONCILE_INTERVAL", 30.0),
+            lease_seconds=float_env("BATCHCTL_LEASE_SECONDS", 30.0),
+            poll_interval=float_env("BATCHCTL_POLL_INTERVAL", 0.05),
+            reconcile_interval=float_env("BATCHCTL_RECONCILE_INTERVAL", 30.0),
             max_attempts=_max_attempts(),
-            retry_base_seconds=_float_env("BATCHCTL_RETRY_BASE_SECONDS", 1.0),
+            retry_base_seconds=float_env("BATCHCTL_RETRY_BASE_SECONDS", 1.0),
             subscriber_paths=_paths_env("subscribers", "BATCHCTL_SUBSCRIBERS"),
         )
 

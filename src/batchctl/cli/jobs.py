@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from batchctl.cli import render
+from batchctl.cli.options import ContextFileOption, ContextOption, JobType, PairsOption
 from batchctl.cli.runtime import client
 from batchctl.errors import BadInput, JobEndedBadly
 
@@ -73,14 +74,10 @@ def _print_job(batch_job: BatchJob, *, as_json: bool, quiet: bool) -> None:
 
 
 def create(
-    batch_type: Annotated[str, typer.Option("--type", "-t", help="The job type (see `batchctl strategies`).")],
-    context: Annotated[str | None, typer.Option("--context", help="The context as a JSON object.")] = None,
-    context_file: Annotated[
-        Path | None, typer.Option("--context-file", help="Read the context JSON from a file.")
-    ] = None,
-    pairs: Annotated[
-        list[str] | None, typer.Option("--set", "-c", help="A context entry key=value (repeatable).")
-    ] = None,
+    batch_type: JobType,
+    context: ContextOption = None,
+    context_file: ContextFileOption = None,
+    pairs: PairsOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Stop after pre-processing until `confirm`.")] = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,

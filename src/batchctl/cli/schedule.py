@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from batchctl.cli import render
 from batchctl.cli.jobs import JsonOption, parse_context
+from batchctl.cli.options import ContextFileOption, ContextOption, JobType, PairsOption
 from batchctl.cli.runtime import client
 from batchctl.errors import BadInput
 
@@ -24,17 +24,13 @@ Name = Annotated[str, typer.Argument(metavar="NAME", help="The schedule's name."
 @app.command("add")
 def add(
     name: Name,
-    batch_type: Annotated[str, typer.Option("--type", "-t", help="The job type (see `batchctl strategies`).")],
+    batch_type: JobType,
     cron: Annotated[str | None, typer.Option("--cron", help='A 5-field cron expression, like "0 3 * * *".')] = None,
     every: Annotated[str | None, typer.Option("--every", help="A fixed interval, like 2s, 15m or 1h.")] = None,
     tz: Annotated[str, typer.Option("--tz", help="The time zone --cron is read in (IANA name).")] = "UTC",
-    context: Annotated[str | None, typer.Option("--context", help="The context as a JSON object.")] = None,
-    context_file: Annotated[
-        Path | None, typer.Option("--context-file", help="Read the context JSON from a file.")
-    ] = None,
-    pairs: Annotated[
-        list[str] | None, typer.Option("--set", "-c", help="A context entry key=value (repeatable).")
-    ] = None,
+    context: ContextOption = None,
+    context_file: ContextFileOption = None,
+    pairs: PairsOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Each job stops after pre-processing until `confirm`.")
     ] = False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from batchctl.config import float_env
 from batchctl.errors import BadInput
 
 
@@ -15,19 +16,6 @@ def _int_env(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise BadInput(f"{name} must be a whole number >= 1, got {raw!r}")
     return int(raw)
-
-
-def _float_env(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadInput(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise BadInput(f"{name} must be greater than 0, got {raw!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -58,7 +46,7 @@ class ServerConfig:
             max_body_bytes=_int_env("BATCHCTL_HTTP_MAX_BODY", cls.max_body_bytes),
             max_upload_bytes=_int_env("BATCHCTL_HTTP_MAX_UPLOAD", cls.max_upload_bytes),
             max_page_size=_int_env("BATCHCTL_HTTP_MAX_PAGE", cls.max_page_size),
-            request_timeout=_float_env("BATCHCTL_HTTP_TIMEOUT", cls.request_timeout),
+            request_timeout=float_env("BATCHCTL_HTTP_TIMEOUT", cls.request_timeout),
             session_seconds=_int_env("BATCHCTL_HTTP_SESSION_SECONDS", cls.session_seconds),
             download_url_seconds=_int_env("BATCHCTL_HTTP_DOWNLOAD_SECONDS", cls.download_url_seconds),
             login_failures_per_account=_int_env("BATCHCTL_HTTP_LOGIN_FAILURES", cls.login_failures_per_account),
@@ -66,5 +54,5 @@ class ServerConfig:
                 "BATCHCTL_HTTP_LOGIN_FAILURES_PER_ADDRESS", cls.login_failures_per_address
             ),
             token_failures_per_address=_int_env("BATCHCTL_HTTP_TOKEN_FAILURES", cls.token_failures_per_address),
-            throttle_window=_float_env("BATCHCTL_HTTP_THROTTLE_WINDOW", cls.throttle_window),
+            throttle_window=float_env("BATCHCTL_HTTP_THROTTLE_WINDOW", cls.throttle_window),
         )
