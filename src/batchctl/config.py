@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ def float_env(name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise BadInput(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise BadInput(f"{name} must be greater than 0, got {raw!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise BadInput(f"{name} must be a finite number of seconds greater than 0, got {raw!r}")
     return value
 
 

@@ -10,6 +10,7 @@ reports it as ``invalid context for TYPE: …`` (exit 2) and writes nothing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -45,8 +46,10 @@ def number(
     value = context.get(key, default)
     try:
         converted = kind(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BadContext(f"context {key!r} must be a number, got {value!r}") from None
+    if not math.isfinite(converted):
+        raise BadContext(f"context {key!r} must be a finite number, got {value!r}")
     if isinstance(value, bool) or converted < minimum or (kind is int and converted != float(value)):
         raise BadContext(f"context {key!r} must be a {kind.__name__} >= {minimum}, got {value!r}")
     return converted
