@@ -302,8 +302,13 @@ class Jobs:
         return builtins.list(self.runtime.registry().overridden)
 
     def template(self, type: str) -> str:
-        """The file a user fills in to create a job of ``type`` ("" when the strategy has none)."""
-        return self.runtime.registry().get(type).create().build_template()
+        """The file a user fills in to create a job of ``type``; BadInput when its strategy has none."""
+        from batchctl.errors import BadInput
+
+        text = self.runtime.registry().get(type).create().build_template()
+        if not text:
+            raise BadInput(f"the {type} strategy has no template; only types that read a file have one")
+        return text
 
     def start_warning(self) -> str | None:
         """Why work just created or confirmed will wait (no live worker, or none reaching the queue), or None."""

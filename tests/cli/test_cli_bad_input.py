@@ -49,6 +49,14 @@ def _scheduled(backend: Backend) -> dict[str, str]:
     return {}
 
 
+def _context_files(backend: Backend) -> dict[str, str]:
+    """Context files no parser should choke on: 100,000 levels deep, a 5,000-digit number, not UTF-8."""
+    (backend.tmp / "deep.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    (backend.tmp / "digits.json").write_text('{"count": ' + "9" * 5000 + "}", encoding="utf-8")
+    (backend.tmp / "latin1.json").write_bytes(b'{"name": "caf\xe9"}')
+    return {}
+
+
 def _garbage_database(backend: Backend) -> dict[str, str]:
     path = backend.tmp / "garbage.db"
     path.write_bytes(b"this is not a database\x00\xff" * 200)
@@ -82,6 +90,29 @@ CASES: dict[str, Case] = {
     ),
     "context-file-directory": Case(
         ("create", "--type", "noop", "--context-file", "{tmp}"), 2, "cannot read --context-file"
+    ),
+    "context-nan": Case(("create", "--type", "noop", "--context", '{"count": NaN}'), 2, "NaN is not a JSON number"),
+    "context-infinity": Case(
+        ("create", "--type", "noop", "--context", '{"count": -Infinity}'), 2, "-Infinity is not a JSON number"
+    ),
+    "context-number-out-of-range": Case(
+        ("create", "--type", "noop", "--context", '{"count": 1e999}'), 2, "1e999 is out of range"
+    ),
+    "context-nested-100000-deep": Case(
+        ("create", "--type", "noop", "--context-file", "{tmp}/deep.json"), 2, "nested too deeply", _context_files
+    ),
+    "context-5000-digit-number": Case(
+        ("create", "--type", "noop", "--context-file", "{tmp}/digits.json"), 2, "more than 4,300 digits", _context_files
+    ),
+    "context-file-not-utf8": Case(
+        ("create", "--type", "noop", "--context-file", "{tmp}/latin1.json"), 2, "is not UTF-8 text", _context_files
+    ),
+    "context-file-endless": Case(
+        ("create", "--type", "noop", "--context-file", "/dev/zero"), 2, "--context-file /dev/zero is larger than 16 MiB"
+    ),
+    "set-number-out-of-range": Case(("create", "--type", "noop", "-c", "count=-1e999"), 2, "-c count: the number"),
+    "set-nested-too-deep": Case(
+        ("create", "--type", "noop", "-c", "count=" + "[" * 30_000 + "]" * 30_000), 2, "-c count is nested too deeply"
     ),
     "set-without-equals": Case(("create", "--type", "noop", "-c", "count"), 2, "expected key=value"),
     "set-without-key": Case(("create", "--type", "noop", "-c", "=3"), 2, "expected key=value"),
@@ -129,7 +160,11 @@ CASES: dict[str, Case] = {
     "products-seed-negative": Case(("products", "seed", "--count", "-1"), 2, "--count"),
     "products-count-bogus-status": Case(("products", "count", "--status", "bogus"), 2, "unknown product status"),
     "template-unknown-type": Case(("template", "no-such-type"), 2, "Unable to find a BatchJob strategy"),
-    "template-unwritable-output": Case(("template", "noop", "-o", "{tmp}/no/such/dir/t.csv"), 2, "cannot write"),
+    "template-unwritable-output": Case(
+        ("template", "product-import", "-o", "{tmp}/no/such/dir/t.csv"), 2, "cannot write"
+    ),
+    "template-output-is-a-directory": Case(("template", "product-import", "-o", "{tmp}"), 2, "Is a directory"),
+    "template-of-a-type-without-one": Case(("template", "noop"), 2, "the noop strategy has no template"),
     # -- schedules --------------------------------------------------------------------------------------------
     "schedule-bad-cron": Case(
         ("schedule", "add", "s", "--type", "noop", "--cron", "61 * * * *"),
@@ -259,3 +294,18 @@ def test_no_secret_in_an_unreachable_database_message(backend: Backend) -> None:
     done = backend.run("list", env={"BATCHCTL_DATABASE_URL": "postgresql+psycopg://batch:s3cr3t-pw@127.0.0.1:1/x"})
     assert done.code == 5
     assert "s3cr3t-pw" not in done.stderr + done.stdout
+
+
+def test_a_refused_template_leaves_the_output_file_as_it_was(backend: Backend) -> None:
+    output = backend.tmp / "mine.csv"
+    output.write_text("my own notes\n", encoding="utf-8")
+    output.chmod(0o640)
+    refused = backend.run("template", "noop", "-o", str(output))
+    assert refused.code == 2 and "has no template" in refused.stderr, refused.stderr
+    assert output.read_text(encoding="utf-8") == "my own notes\n"
+
+    written = backend.run("template", "product-import", "-o", str(output))
+    assert written.code == 0, written.stderr
+    assert output.read_bytes().startswith(b"Product Id;Product Handle")
+    assert output.stat().st_mode & 0o777 == 0o640  # replaced whole, keeping the file's mode
+    assert sorted(path.name for path in backend.tmp.iterdir() if path.name.startswith(".mine")) == []

@@ -383,19 +383,19 @@ def test_retry_of_a_job_that_did_not_fail_is_refused(backend: Backend) -> None:
 # -- template, strategies, products ----------------------------------------------------------------------------
 
 
-def test_template_of_noop_is_empty(backend: Backend) -> None:
+def test_template_of_a_type_without_one_is_refused(backend: Backend) -> None:
     printed = backend.cli("template", "noop")
-    assert printed.code == 0, printed.stderr
+    assert printed.code == 2, printed.stderr
     assert printed.stdout == ""
+    assert printed.stderr == "error: the noop strategy has no template; only types that read a file have one\n"
 
 
 def test_template_written_to_a_file(backend: Backend, tmp_path: Path) -> None:
-    target = tmp_path / "noop-template.csv"
-    written = backend.cli("template", "noop", "-o", str(target))
+    target = tmp_path / "import-template.csv"
+    written = backend.cli("template", "product-import", "-o", str(target))
     assert written.code == 0, written.stderr
     assert written.stdout == ""  # the template went to the file, not to stdout
-    assert target.is_file()
-    assert target.read_text(encoding="utf-8") == ""
+    assert target.read_bytes().decode() == backend.cli("template", "product-import").stdout
 
 
 def test_strategies_json_names_each_source(backend: Backend) -> None:

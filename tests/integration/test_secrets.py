@@ -41,7 +41,7 @@ BACKEND_COMMANDS = [
     ["products", "seed", "--count", "1"],
 ]
 # Commands that only need the strategies: they work, and print no URL either.
-LOCAL_COMMANDS = [["strategies"], ["strategies", "--json"], ["template", "noop"]]
+LOCAL_COMMANDS = [["strategies"], ["strategies", "--json"], ["template", "product-import"]]
 
 # (URL, how it must be shown)
 DATABASE_URLS = {

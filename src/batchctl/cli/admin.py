@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -108,10 +109,31 @@ def template(
     if output is None:
         sys.stdout.write(text)
         return
+    _write_atomically(output, text)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` whole or not at all (a failed write leaves the old file as it was)."""
+    import contextlib
+    import tempfile
+
+    umask = os.umask(0)
+    os.umask(umask)
     try:
-        output.write_text(text, encoding="utf-8")
+        # mkstemp makes the file 0600: give it the old file's mode, or what a plain open() would have given it.
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~umask
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     except OSError as error:
-        raise BadInput(f"cannot write {output}: {error.strerror}") from error
+        raise BadInput(f"cannot write {path}: {error.strerror}") from error
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise BadInput(f"cannot write {path}: {error.strerror}") from error
 
 
 def prune(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,6 +23,9 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the
 JobId = Annotated[str, typer.Argument(metavar="ID", help="The batch job id (batch_…).")]
 
 
+MAX_CONTEXT_BYTES = 16 * 1024 * 1024  # far beyond any real context; bounds what /dev/zero or a wrong file costs
+
+
 def parse_context(text: str | None, file: Path | None, pairs: list[str]) -> dict[str, Any]:
     """The context from ``--context``, ``--context-file`` and ``-c key=value`` (values parsed as JSON if they are)."""
     if text is not None and file is not None:
@@ -30,13 +34,10 @@ def parse_context(text: str | None, file: Path | None, pairs: list[str]) -> dict
     source = "--context"
     if file is not None:
         source = f"--context-file {file}"
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise BadInput(f"cannot read --context-file {file}: {error}") from error
+        text = _read_context_file(file)
     if text is not None:
         try:
-            context = json.loads(text)
+            context = _decode_json(text, source)
         except json.JSONDecodeError as error:
             raise BadInput(
                 f"{source} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
@@ -48,10 +49,62 @@ def parse_context(text: str | None, file: Path | None, pairs: list[str]) -> dict
         if not sep or not key:
             raise BadInput(f"-c {pair!r}: expected key=value")
         try:
-            context[key] = json.loads(raw)
+            context[key] = _decode_json(raw, f"-c {key}", constants_as_text=True)
         except json.JSONDecodeError:
-            context[key] = raw
+            context[key] = raw  # not JSON: the value is the text itself
     return dict(context)
+
+
+def _read_context_file(file: Path) -> str:
+    """The file's text, read no further than MAX_CONTEXT_BYTES (so /dev/zero or a huge file is refused)."""
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(MAX_CONTEXT_BYTES + 1)
+    except OSError as error:
+        raise BadInput(f"cannot read --context-file {file}: {error.strerror or error}") from error
+    if len(data) > MAX_CONTEXT_BYTES:
+        limit = f"{MAX_CONTEXT_BYTES // (1024 * 1024)} MiB"
+        raise BadInput(f"--context-file {file} is larger than {limit}; a context is a small JSON object")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadInput(f"--context-file {file} is not UTF-8 text (byte {error.start})") from error
+
+
+class _NotJson(Exception):
+    """NaN, Infinity or -Infinity: Python's json reads them, JSON has no such numbers."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise BadInput(f"the number {text[:40]} is out of range; give a finite number")
+    return value
+
+
+def _decode_json(text: str, source: str, *, constants_as_text: bool = False) -> Any:
+    """``json.loads`` that refuses NaN/Infinity, out-of-range numbers and deep nesting as one-line BadInput.
+
+    With ``constants_as_text`` (a ``-c`` value), NaN and Infinity are not JSON, so they are the text itself.
+    """
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NotJson as error:
+        if constants_as_text:
+            return text
+        raise BadInput(f"{source}: {error} is not a JSON number; give a finite number or a string") from None
+    except BadInput as error:
+        raise BadInput(f"{source}: {error}") from None
+    except RecursionError:
+        raise BadInput(f"{source} is nested too deeply; a context nests at most a few levels") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+        raise BadInput(f"{source}: a number has more than 4,300 digits; give a smaller number or a string") from None
 
 
 def _warn_if_work_waits(quiet: bool) -> None:
