@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from batchctl.config import Settings
 from batchctl.db import Database, utcnow
+from batchctl.errors import BadInput
 from batchctl.prune import Pruned, prune_finished
 from batchctl.runtime import Runtime
 
@@ -65,9 +66,11 @@ def list_workers(rt: Runtime, *, include_stopped: bool) -> list[WorkerInfo]:
 
 def prune(rt: Runtime, *, older_than: timedelta, dry_run: bool) -> Pruned:
     """Delete jobs that ended longer than ``older_than`` ago, with their events and files."""
-    return prune_finished(
-        rt.db, finished_before=utcnow() - older_than, files_dir=rt.settings.files_dir, dry_run=dry_run
-    )
+    try:
+        finished_before = utcnow() - older_than
+    except OverflowError:
+        raise BadInput(f"an age of {older_than.days}d reaches before year 1; give a shorter age") from None
+    return prune_finished(rt.db, finished_before=finished_before, files_dir=rt.settings.files_dir, dry_run=dry_run)
 
 
 def upgrade_schema(settings: Settings) -> tuple[str | None, str]:

@@ -152,6 +152,9 @@ CASES: dict[str, Case] = {
     "list-order-injection": Case(("list", "--order", "created_at; DROP TABLE batch_job"), 2, "cannot order by"),
     "list-bad-created-after": Case(("list", "--created-after", "yesterdayish"), 2, "--created-after"),
     "list-bad-created-before": Case(("list", "--created-before", "12 parsecs"), 2, "--created-before"),
+    "prune-age-before-year-1": Case(
+        ("prune", "--older-than", "739953d", "--dry-run"), 2, "an age of 739953d reaches before year 1"
+    ),
     # -- wait, worker, watch, products, template --------------------------------------------------------------
     "wait-bogus-for": Case(("wait", "{id}", "--for", "bogus"), 2, "--for 'bogus' is not a status", _created),
     "wait-negative-timeout": Case(("wait", "{id}", "--timeout", "-1"), 2, "--timeout", _created),
