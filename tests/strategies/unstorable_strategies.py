@@ -119,3 +119,22 @@ class BadPrepare(BatchJobStrategy):
     def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
         returned: dict[str, Any] = PREPARED[context["returns"]]
         return returned
+
+
+class RefusedStatement(BatchJobStrategy):
+    """Runs one statement the database refuses with an OperationalError while the server is fine.
+
+    On PostgreSQL: 70,000 parameters, beyond the protocol's 65,535 (libpq refuses to send it). On SQLite
+    (whose build may allow that many): a table that does not exist.
+    """
+
+    batch_type = "test-refused-statement"
+
+    def process(self, job: Job) -> None:
+        with job.transaction() as tx:
+            if tx.dialect == "postgresql":
+                values = {f"p{i}": i for i in range(70_000)}
+                tx.execute(f"SELECT 1 WHERE 1 IN ({', '.join(f':{name}' for name in values)})", values)
+            else:
+                tx.execute("SELECT * FROM no_such_table")
+            job.advance(1)
