@@ -28,39 +28,64 @@ MAX_INT_COLUMN = 2**31 - 1  # sa.Integer: int4 on PostgreSQL
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 
 
+Trail = tuple[Any, "str | int"] | None  # (the parent's trail, this key or index); the path is built on error only
+
+
 def check_json(value: Any, what: str) -> None:
     """Raise ``Unstorable`` unless ``value`` is JSON that both databases store and give back unchanged."""
-    stack: list[tuple[Any, str, int]] = [(value, what, 0)]
+    stack: list[tuple[Any, int, Trail]] = [(value, 0, None)]
     while stack:
-        item, path, depth = stack.pop()
-        if item is None or isinstance(item, bool):
+        item, depth, trail = stack.pop()
+        kind = type(item)
+        if kind is str or (kind is not bool and isinstance(item, str)):
+            if "\x00" in item or not item.isascii():
+                problem = _text_problem(item)
+                if problem:
+                    raise Unstorable(f"cannot store {path_of(what, trail)}: {problem}")
+        elif item is None or kind is bool:
             continue
-        if isinstance(item, int):
+        elif kind is int or isinstance(item, int):
             if not -MAX_JSON_INT <= item <= MAX_JSON_INT:
-                raise Unstorable(f"cannot store {path}: {_int_shown(item)} is beyond the 64-bit range ±(2**63-1)")
-        elif isinstance(item, float):
+                where = path_of(what, trail)
+                raise Unstorable(f"cannot store {where}: {_int_shown(item)} is beyond the 64-bit range ±(2**63-1)")
+        elif kind is float or isinstance(item, float):
             if not math.isfinite(item):
-                raise Unstorable(f"cannot store {path}: {item!r} is not a finite number (JSON has no NaN or infinity)")
-        elif isinstance(item, str):
-            _check_text(item, path)
+                where = path_of(what, trail)
+                raise Unstorable(f"cannot store {where}: {item!r} is not a finite number (JSON has no NaN or infinity)")
         elif isinstance(item, dict | list | tuple):
             if depth >= MAX_DEPTH:
-                raise Unstorable(f"cannot store {_short(path)}: nested deeper than {MAX_DEPTH} levels")
+                raise Unstorable(f"cannot store {path_of(what, trail)}: nested deeper than {MAX_DEPTH} levels")
             if isinstance(item, dict):
                 for key, child in item.items():
-                    if not isinstance(key, str):
+                    if type(key) is not str and not isinstance(key, str):
                         raise Unstorable(
-                            f"cannot store {path}: key {_shown(key)} is a {type(key).__name__}; JSON keys are strings"
+                            f"cannot store {path_of(what, trail)}: key {_shown(key)} is a {type(key).__name__}; "
+                            "JSON keys are strings"
                         )
-                    _check_text(key, f"{path} (a key)")
-                    stack.append((child, child_path(path, key), depth + 1))
+                    if "\x00" in key or not key.isascii():
+                        problem = _text_problem(key)
+                        if problem:
+                            raise Unstorable(f"cannot store {path_of(what, trail)} (a key): {problem}")
+                    stack.append((child, depth + 1, (trail, key)))
             else:
-                stack.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item))
+                stack.extend((child, depth + 1, (trail, index)) for index, child in enumerate(item))
         else:
             raise Unstorable(
-                f"cannot store {path}: a {type(item).__name__} is not a JSON value "
+                f"cannot store {path_of(what, trail)}: a {type(item).__name__} is not a JSON value "
                 "(use objects, lists, strings, numbers, true, false or null)"
             )
+
+
+def path_of(what: str, trail: Trail) -> str:
+    """``what.a.b[3]``: where a value sits, from its trail of keys and indexes."""
+    steps: list[str | int] = []
+    while trail is not None:
+        trail, step = trail
+        steps.append(step)
+    path = what
+    for step in reversed(steps):
+        path = f"{path}[{step}]" if isinstance(step, int) else child_path(path, step)
+    return _short(path)
 
 
 def check_int_column(value: Any, what: str) -> None:
@@ -89,15 +114,15 @@ def child_path(path: str, key: str) -> str:
     return f"{path}[{json.dumps(key[:60])}]"
 
 
-def _check_text(text: str, path: str) -> None:
+def _text_problem(text: str) -> str | None:
+    """What no database stores in ``text`` (NUL, a lone surrogate), or None."""
     if "\x00" in text:
-        raise Unstorable(f"cannot store {path}: text with a NUL character (\\u0000)")
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as error:
-            code = ord(text[error.start])
-            raise Unstorable(f"cannot store {path}: text with a lone surrogate (\\u{code:04x}), not UTF-8") from None
+        return "text with a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"text with a lone surrogate (\\u{ord(text[error.start]):04x}), not UTF-8"
+    return None
 
 
 def _short(path: str) -> str:
