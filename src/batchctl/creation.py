@@ -6,15 +6,15 @@ here, so a scheduled job is checked and written exactly as one typed at the shel
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from batchctl import jobrows, store
 from batchctl.db import Row, Tx
-from batchctl.errors import BadContext, BadInput
+from batchctl.errors import BadContext, BadInput, Unstorable
 from batchctl.lifecycle import JobStatus
+from batchctl.storable import check_json
 
 if TYPE_CHECKING:
     from batchctl.registry import Registry
@@ -28,17 +28,28 @@ def new_job_id() -> str:
 
 
 def prepare_context(registry: Registry, batch_type: str, context: Mapping[str, Any]) -> dict[str, Any]:
-    """The context as the strategy's ``prepare`` validates and normalises it; BadContext when it refuses."""
+    """The context as the strategy's ``prepare`` validates and normalises it; BadContext when it refuses.
+
+    Both the context given and the one ``prepare`` returns must be storable (``storable.check_json``):
+    what the database cannot hold is refused here, before the row exists, rather than failing the INSERT.
+    """
     strategy = registry.get(batch_type).create()
+    try:
+        check_json(dict(context), "context")
+    except Unstorable as error:
+        raise BadContext(f"invalid context for {batch_type}: {error}") from None
     try:
         prepared = strategy.prepare(dict(context))
     # ValueError and TypeError too: strategies written before BadContext raise those. A KeyError is a bug.
     except (BadContext, ValueError, TypeError) as error:
         raise BadContext(f"invalid context for {batch_type}: {error}") from error
+    name = f"the {batch_type} strategy's {type(strategy).__name__}.prepare()"
+    if not isinstance(prepared, dict):
+        raise BadInput(f"{name} returned a {type(prepared).__name__}, not the job's context as a dict")
     try:
-        json.dumps(prepared)
-    except (TypeError, ValueError) as error:
-        raise BadInput(f"the {batch_type} strategy's prepare() returned a context that is not JSON: {error}") from error
+        check_json(prepared, "context")
+    except Unstorable as error:
+        raise BadInput(f"{name} returned a context the database cannot hold: {error}") from None
     return dict(prepared)
 
 

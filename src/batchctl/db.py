@@ -111,9 +111,24 @@ class Tx:
         cursor.executemany(self._sql(sql), [self._adapt(row) for row in rows])
 
     def in_list(self, prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
-        """Placeholders and parameters for ``IN (...)`` over ``values``."""
-        names = [f"{prefix}{i}" for i in range(len(values))]
-        return ", ".join(f":{name}" for name in names), dict(zip(names, values, strict=True))
+        """What goes inside ``IN (...)`` to match ``values``, and its parameters.
+
+        Up to ``LONG_IN_LIST`` values: one placeholder each. More (an export of 70,000 handles): ONE
+        parameter holding them as a JSON array, unpacked by the database. One parameter per value would
+        exceed PostgreSQL's 65,535 bind parameters, and sqlite3 looks each named parameter up by a linear
+        scan, so binding thousands is quadratic (minutes holding the write lock). Lists of str or of
+        int only; a mixed list keeps the placeholders.
+        """
+        kind = _element_kind(values) if len(values) > LONG_IN_LIST else None
+        if kind is None:
+            names = [f"{prefix}{i}" for i in range(len(values))]
+            return ", ".join(f":{name}" for name in names), dict(zip(names, values, strict=True))
+        name = f"{prefix}_json"
+        param = {name: json.dumps(list(values), separators=(",", ":"))}
+        if self.dialect == "sqlite":
+            return f"SELECT value FROM json_each(:{name})", param
+        element = "CAST(value AS bigint)" if kind is int else "value"
+        return f"SELECT {element} FROM jsonb_array_elements_text(CAST(:{name} AS jsonb)) AS value", param
 
     # -- bulk rows as tuples, straight to the driver (see catalog/bulk.py for why) -------------------------
 
@@ -167,6 +182,18 @@ class Tx:
             cursor.execute(sql, params, prepare=False)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
         return rows
+
+
+LONG_IN_LIST = 100  # values beyond which ``Tx.in_list`` passes one JSON array instead of a parameter each
+
+
+def _element_kind(values: Sequence[Any]) -> type[int] | type[str] | None:
+    """``str`` or ``int`` when every value is one (bools are not ints here), else None."""
+    if all(isinstance(value, str) for value in values):
+        return str
+    if all(isinstance(value, int) and not isinstance(value, bool) and -(2**63) < value < 2**63 for value in values):
+        return int
+    return None
 
 
 def _adapt_sqlite(value: Any) -> Any:
@@ -311,7 +338,7 @@ class Database:
             self.discard_connection()
             raise self.unavailable(error) from error
         except Exception as error:
-            if _is_postgres_connection_error(error):
+            if is_postgres_connection_failure(error, raw):
                 self.discard_connection()
                 raise self.unavailable(error) from error
             raise
@@ -337,7 +364,7 @@ _SQLITE_UNAVAILABLE = (
     "unable to open",
     "disk i/o",
     "not a database",
-    "malformed",
+    "disk image is malformed",  # not "malformed JSON", which is a statement's own error
     "readonly",
     "disk is full",
 )
@@ -357,9 +384,48 @@ def _is_postgres_error(error: BaseException) -> bool:
     return type(error).__module__.startswith("psycopg")
 
 
-def _is_postgres_connection_error(error: BaseException) -> bool:
+# SQLSTATEs of a lost server: class 08 (connection exception) and 57P01-57P03 (admin/crash shutdown,
+# cannot connect now). Everything else (a statement too big, a value out of range, a query canceled by
+# its timeout) is the statement's error: the same statement fails the same way when the server is fine.
+_CONNECTION_SQLSTATES = ("57P01", "57P02", "57P03")
+_CONNECTION_MESSAGES = (
+    "connection refused",
+    "server closed the connection",
+    "connection is closed",
+    "connection is lost",
+    "terminating connection",
+    "could not connect",
+    "could not receive data",
+    "could not send data",
+    "connection timed out",
+    "timeout expired",
+    "no connection to the server",
+    "ssl syscall error",
+    "the connection is closed",
+)
+
+
+def is_postgres_connection_failure(error: BaseException, raw: Any = None) -> bool:
+    """Whether a psycopg error means the server or the connection to it is gone (an outage, retried later).
+
+    ``raw``: the connection the error came from; a broken or closed one is an outage whatever the error.
+    psycopg raises OperationalError both for a dropped connection and for a statement libpq refuses to
+    send (more than 65,535 parameters), so the class alone does not tell them apart.
+    """
     if not _is_postgres_error(error):
         return False
     import psycopg
 
-    return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+    if not isinstance(error, psycopg.Error):
+        return False
+    sqlstate = error.sqlstate or ""
+    if sqlstate.startswith("08") or sqlstate in _CONNECTION_SQLSTATES:
+        return True
+    if not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+        return False
+    if raw is not None and (getattr(raw, "broken", False) or getattr(raw, "closed", False)):
+        return True
+    if sqlstate:
+        return False  # the server answered with a statement's error
+    message = str(error).lower()
+    return any(marker in message for marker in _CONNECTION_MESSAGES)

@@ -24,6 +24,10 @@ class BadContext(BadInput):
     """The job's context is not valid (what a strategy's ``prepare`` raises)."""
 
 
+class Unstorable(BadInput):
+    """A value cannot be stored: it is not JSON, or beyond what both databases hold (see ``storable``)."""
+
+
 class UnknownType(BadInput):
     """No strategy handles that job type."""
 

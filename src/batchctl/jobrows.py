@@ -4,9 +4,13 @@ Other modules decide what to write and under which conditions: ``lifecycle`` the
 ``leases`` the claims and wake-ups, ``strategy.Job`` a strategy's progress, the runner a failed
 attempt's result, ``prune`` what is old enough to go. Each of them writes through one function here,
 so that the statements a job row sees can be read in one place (tests/unit/test_layers.py keeps it
-so). This module imports nothing of batchctl but ``db``, so that all of them can use it; the statuses
-it filters on come from its callers (the sets are lifecycle's). It also undoes what the drivers do
-to the rows they give back (``decode_row``).
+so). This module imports nothing of batchctl but ``db`` and ``storable``, so that all of them can use
+it; the statuses it filters on come from its callers (the sets are lifecycle's). It also undoes what the
+drivers do to the rows they give back (``decode_row``).
+
+Every value written is checked here first (``check_columns``): a result or context the databases cannot
+store raises ``Unstorable`` before the statement runs, on both backends alike, so the caller can fail
+the job with that message instead of retrying a write that fails the same way each time.
 """
 
 from __future__ import annotations
@@ -18,11 +22,24 @@ from datetime import datetime
 from typing import Any
 
 from batchctl.db import Row, Tx
+from batchctl.storable import check_int_column, check_json
 
 Events = Sequence[tuple[str, Mapping[str, Any]]]  # (name, data) of each event a write announces
 
 
 JSON_COLUMNS = ("context", "result", "data")
+INT_COLUMNS = ("count", "advancement_count", "attempts")
+
+
+def check_columns(columns: Mapping[str, Any]) -> None:
+    """Raise ``Unstorable`` if a JSON or integer column's value cannot be stored (SQL expressions pass)."""
+    for column, value in columns.items():
+        if isinstance(value, SqlExpr):
+            continue
+        if column in JSON_COLUMNS:
+            check_json(value, column)
+        elif column in INT_COLUMNS:
+            check_int_column(value, column)
 
 
 def decode_row(row: Row) -> Row:
@@ -54,6 +71,7 @@ class SqlExpr(str):
 
 def record_event(tx: Tx, job_id: str, name: str, now: datetime, data: Mapping[str, Any] | None = None) -> None:
     """Append one event to a job's history."""
+    check_json(dict(data or {}), f"the {name} event's data")
     tx.execute(
         "INSERT INTO batch_job_event (job_id, name, created_at, data) VALUES (:job_id, :name, :now, :data)",
         {"job_id": job_id, "name": name, "now": now, "data": dict(data or {})},
@@ -74,6 +92,9 @@ def write_with_events(tx: Tx, statement: str, params: Mapping[str, Any], events:
     Returns the row as written, or None when the statement matched nothing (and no event is written).
     On PostgreSQL this is one statement, so one round trip however many events there are.
     """
+    check_columns(params)
+    for name, data in events:
+        check_json(dict(data), f"the {name} event's data")
     if tx.dialect == "sqlite":
         row = tx.execute(f"{statement} RETURNING *", params).one_or_none()
         if row is not None:
@@ -112,6 +133,7 @@ def transition(
     ``sets`` are the other columns written (``SqlExpr`` values are SQL). Returns the row as written, or
     None when the guard matched nothing.
     """
+    check_columns(sets)
     params: dict[str, Any] = {
         f"set_{column}": value for column, value in sets.items() if not isinstance(value, SqlExpr)
     }
@@ -211,6 +233,8 @@ def write_progress(
 ) -> bool:
     """Count ``advanced`` more units, renew the lease and write ``columns``; False unless ``worker`` holds
     the job in ``status``."""
+    check_columns(columns)
+    check_int_column(advanced, "advance(n)")
     extra = "".join(f", {column} = :{column}" for column in columns)
     updated = tx.execute(
         "UPDATE batch_job SET advancement_count = advancement_count + :n, heartbeat_at = :now, "
@@ -225,6 +249,7 @@ def write_held(
     tx: Tx, job_id: str, *, worker: str, columns: Mapping[str, Any], now: datetime, status: str | None = None
 ) -> None:
     """Write ``columns`` of a job ``worker`` holds (and that is in ``status``, when given)."""
+    check_columns(columns)
     assignments = ", ".join(f"{column} = :{column}" for column in columns)
     params: dict[str, Any] = {**columns, "now": now, "id": job_id, "worker": worker}
     in_status = ""

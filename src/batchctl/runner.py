@@ -19,9 +19,11 @@ from batchctl.errors import (
     JobCanceled,
     LeaseLost,
     NotFound,
+    Unstorable,
 )
 from batchctl.lifecycle import JobStatus
 from batchctl.registry import Registry
+from batchctl.storable import safe_text
 from batchctl.strategy import BatchJobStrategy, Job
 
 log = logging.getLogger("batchctl.worker")
@@ -131,7 +133,11 @@ class Runner:
         except Exception as error:
             self._on_error(job, token, strategy, error)
             return
-        refused = self._transition(job, token, lifecycle.COMPLETE, {"lease_until": None})
+        try:
+            refused = self._transition(job, token, lifecycle.COMPLETE, {"lease_until": None})
+        except Unstorable as error:  # what the strategy left in its result cannot be written
+            self._on_error(job, token, strategy, error)
+            return
         if isinstance(refused, InvalidTransition) and refused.current is JobStatus.CANCELED:
             self._after_cancel(job, strategy)  # canceled after the last chunk, before it could complete
 
@@ -139,6 +145,8 @@ class Runner:
         try:
             strategy.on_canceled(job)
             job.write_result_after_cancel()
+        except Unstorable as error:  # the cancel stands; what on_canceled set is not written
+            log.warning("%s: on_canceled's result not written: %s", job.id, error)
         except Exception:  # the cancel stands whatever the clean-up does; say what went wrong
             log.exception("%s: on_canceled failed", job.id)
 
@@ -214,7 +222,10 @@ class Runner:
         log.warning("%s: attempt %s failed: %s: %s", job.id, job.attempt, type(error).__name__, error)
         max_attempts = self.settings.max_attempts or strategy.max_attempts
         try:
-            retry = job.attempt < max_attempts and strategy.should_retry(job, error)
+            # What cannot be stored cannot be stored on the next attempt either: never retried.
+            retry = (
+                not isinstance(error, Unstorable) and job.attempt < max_attempts and strategy.should_retry(job, error)
+            )
         except Exception:
             log.exception("%s: should_retry raised; not retrying", job.id)
             retry = False
@@ -225,16 +236,20 @@ class Runner:
         now = utcnow()
         attempt_error = {"message": _message(error), "code": type(error).__name__, "attempt": job.attempt}
         job.set_result(errors=[*job.result.get("errors", []), attempt_error])
-        with self.db.transaction() as tx:
-            self._write_pending(tx, job, token, now)
-            if leases.release(tx, job.id, token, now, not_before=now + timedelta(seconds=delay)):
-                jobrows.record_event(
-                    tx,
-                    job.id,
-                    "batch.updated",
-                    now,
-                    {"action": "retry", "attempt": job.attempt, "error": _message(error), "delay": round(delay, 3)},
-                )
+        try:
+            with self.db.transaction() as tx:
+                self._write_pending(tx, job, token, now)
+                if leases.release(tx, job.id, token, now, not_before=now + timedelta(seconds=delay)):
+                    jobrows.record_event(
+                        tx,
+                        job.id,
+                        "batch.updated",
+                        now,
+                        {"action": "retry", "attempt": job.attempt, "error": _message(error), "delay": round(delay, 3)},
+                    )
+        except Unstorable as unstorable:  # the result the attempt left cannot be written: no retry can help
+            log.warning("%s: %s", job.id, unstorable)
+            self._fail(job, token, unstorable, strategy=strategy)
 
     def _write_pending(self, tx: Tx, job: Job, token: str, now: datetime) -> None:
         columns = job.pending_columns()
@@ -242,6 +257,8 @@ class Runner:
             jobrows.write_held(tx, job.id, worker=token, columns=columns, now=now)
 
     def _fail(self, job: Job, token: str, error: Exception, *, strategy: BatchJobStrategy | None) -> None:
+        if isinstance(error, Unstorable):
+            job.discard_unwritten()  # keep what was stored; the error says what was not
         if strategy is None:
             job.add_error(_message(error), code=type(error).__name__)
         else:
@@ -251,8 +268,18 @@ class Runner:
                 log.exception("%s: handle_error raised", job.id)
                 job.add_error(_message(error), code=type(error).__name__)
                 job.add_error(f"handle_error failed: {_message(handler_error)}", code=type(handler_error).__name__)
-        self._transition(job, token, lifecycle.FAIL, {"lease_until": None})
+        try:
+            self._transition(job, token, lifecycle.FAIL, {"lease_until": None})
+        except Unstorable as unstorable:
+            # handle_error left something that cannot be stored either: fail with the stored result and
+            # the two errors, which can always be written.
+            log.warning("%s: %s", job.id, unstorable)
+            job.discard_unwritten()
+            job.add_error(_message(error), code=type(error).__name__)
+            job.add_error(f"the failure could not be recorded as handle_error left it: {unstorable}", code="Unstorable")
+            self._transition(job, token, lifecycle.FAIL, {"lease_until": None})
 
 
 def _message(error: BaseException) -> str:
-    return str(error) or type(error).__name__
+    """The error as one storable line of text."""
+    return safe_text(str(error)) or type(error).__name__

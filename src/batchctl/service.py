@@ -16,6 +16,7 @@ from batchctl.db import Row, utcnow
 from batchctl.errors import BadInput, InvalidTransition, WaitTimeout
 from batchctl.lifecycle import JobStatus
 from batchctl.runtime import Runtime
+from batchctl.storable import MAX_JSON_INT
 
 JOB_ID = re.compile(r"^batch_[0-9A-HJKMNP-TV-Z]{26}$")
 
@@ -142,8 +143,9 @@ def get_job(rt: Runtime, job_id: str) -> Row:
 
 def list_jobs(rt: Runtime, selection: store.JobFilter) -> tuple[list[Row], int]:
     """A page of jobs and how many match in all."""
-    if selection.limit < 0 or selection.offset < 0:
-        raise BadInput("--limit and --offset must be >= 0")
+    if not (0 <= selection.limit <= MAX_JSON_INT and 0 <= selection.offset <= MAX_JSON_INT):
+        # Beyond 64 bits sqlite3 raises OverflowError; no database has that many rows anyway.
+        raise BadInput(f"--limit and --offset must be between 0 and {MAX_JSON_INT}")
     if selection.order.lstrip("-") not in store.ORDERABLE:
         raise BadInput(
             f"cannot order by {selection.order!r}; use one of: " + ", ".join(f"{c}, -{c}" for c in store.ORDERABLE)

@@ -13,6 +13,7 @@ from batchctl import jobrows
 from batchctl.db import Database, Row, Tx, utcnow
 from batchctl.errors import JobCanceled, LeaseLost
 from batchctl.lifecycle import JobStatus
+from batchctl.storable import check_int_column, safe_text
 
 
 class BatchJobStrategy:
@@ -110,8 +111,8 @@ class Job:
         self.set_result(stat_descriptors=stats)
 
     def add_error(self, message: str, code: str | None = None, row: int | None = None) -> None:
-        """Record an error in ``result.errors``."""
-        error: dict[str, Any] = {"message": message}
+        """Record an error in ``result.errors`` (NUL and lone surrogates in the message are escaped)."""
+        error: dict[str, Any] = {"message": safe_text(str(message))}
         if code is not None:
             error["code"] = code
         if row is not None:
@@ -179,6 +180,15 @@ class Job:
             )
         self._result_dirty = False
 
+    def discard_unwritten(self) -> None:
+        """Forget the result and count changes not written yet, back to the row's (they could not be stored)."""
+        with self._db.transaction(write=False) as tx:
+            row = tx.execute("SELECT result, count FROM batch_job WHERE id = :id", {"id": self.id}).one_or_none()
+        row = jobrows.decode_row(row or {})
+        self._result = dict(row.get("result") or {})
+        self.count = row.get("count")
+        self._result_dirty = self._count_dirty = False
+
     def pending_columns(self) -> dict[str, Any]:
         """Result and count changes not yet written (the worker writes them with the next transition)."""
         columns: dict[str, Any] = {}
@@ -189,6 +199,8 @@ class Job:
         return columns
 
     def _write_progress(self, tx: Tx, n: int) -> None:
+        # The sum is computed by the database; check it here, where it is known, so it cannot overflow there.
+        check_int_column(self.advancement_count + n, "advancement_count")
         now = utcnow()
         columns = self.pending_columns()
         written = jobrows.write_progress(

@@ -164,14 +164,25 @@ def events(request: Request, job_id: str, user: User = CALLER) -> Response:
     """The job's events, as they happen, until it ends."""
     jobs = jobs_for(request, user)
     owned(jobs, job_id)
-    last = request.headers.get("last-event-id", "0")
-    after = int(last) if last.isdigit() else 0
+    after = _last_event_id(request.headers.get("last-event-id", "0"))
     stopping: threading.Event = request.app.state.stopping
     return StreamingResponse(
         _stream(jobs, job_id, after, stopping),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _last_event_id(header: str) -> int:
+    """The event id to resume after: 0 for a header that is not one; 400 for one no event id can reach.
+
+    Checked here, before the stream starts: an int beyond 64 bits is an OverflowError in sqlite3.
+    """
+    if not header.isascii() or not header.isdigit():
+        return 0
+    if len(header) > 18:
+        raise BadInput(f"Last-Event-ID must be an event id of at most 18 digits, got {len(header)} digits")
+    return int(header)
 
 
 def _sse(event: Event) -> str:
