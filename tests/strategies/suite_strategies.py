@@ -37,6 +37,12 @@ class Picky(BatchJobStrategy):
         return {"name": context["name"].strip()}
 
 
+class AnyContext(BatchJobStrategy):
+    """Takes any context as it is and does nothing with it: what gets stored is what the user gave."""
+
+    batch_type = "test-any-context"
+
+
 class BuggyPrepare(BatchJobStrategy):
     """A prepare with a bug: it reads a key the context may not have."""
 
