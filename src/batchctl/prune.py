@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,8 +53,11 @@ def _tracked_files(tx: Tx, store: FileStore, job_ids: list[str]) -> list[Path]:
     """The recorded files of these jobs, except one that another job still holds (an upload given to two)."""
     paths = []
     for record in files.files_of(tx, job_ids):
-        if not files.held_elsewhere(tx, record["key"], job_ids):
-            paths.append(store.path(record["key"]))
+        path = store.path(record["key"])
+        # lexists: a link put in the store is removed itself (unlink never follows it); a file the job
+        # already removed (a completed import's spool) is not counted.
+        if os.path.lexists(path) and not files.held_elsewhere(tx, record["key"], job_ids):
+            paths.append(path)
     return paths
 
 
