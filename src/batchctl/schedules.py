@@ -241,11 +241,13 @@ def create_for_tick(
     outcome: Outcome,
     now: datetime,
     file_store: files.FileStore | None = None,
+    copies: list[str] | None = None,
 ) -> Row | None:
     """Handle one tick: a job made as ``batchctl create`` makes it, or a skipped/refused tick; None without a job.
 
     A job's input files are copied into ``file_store`` here, by the process handling the tick, and recorded
-    in the tick's own transaction (a tick that rolls back leaves the copy without a record: see files.py).
+    in the tick's own transaction; their keys go to ``copies``, for the caller to remove if that transaction
+    does not commit.
     """
     name = schedule["name"]
     if schedule["no_overlap"] and outcome is not Outcome.MANUAL:
@@ -268,13 +270,15 @@ def create_for_tick(
             if file_store is None:
                 raise BadContext("this process has no file store to copy the job's input files into")
             job_id = row["id"]
-            creation.stage_inputs(
+            staged = creation.stage_inputs(
                 registry,
                 file_store,
                 row,
                 record=lambda key, role: files.record(tx, job_id, key, role, now),
                 forget=lambda key: files.forget(tx, job_id, [key]),
             )
+            if copies is not None:
+                copies.extend(staged.copied)
     except Exception as refusal:  # a refused context, an unknown type here, a strategy's own bug
         if outcome is Outcome.MANUAL or (isinstance(refusal, BatchctlError) and not isinstance(refusal, BadInput)):
             raise
@@ -287,6 +291,19 @@ def create_for_tick(
 
 def _handle(db: Database, registry: Registry, name: str, file_store: files.FileStore | None) -> int:
     """Handle every due tick of one schedule in one transaction; how many jobs it created."""
+    copies: list[str] = []
+    try:
+        return _handle_ticks(db, registry, name, file_store, copies)
+    except BaseException:  # rolled back: the input copies made for its jobs go too
+        for key in copies:
+            if file_store is not None:
+                file_store.remove(key)
+        raise
+
+
+def _handle_ticks(
+    db: Database, registry: Registry, name: str, file_store: files.FileStore | None, copies: list[str]
+) -> int:
     with db.transaction() as tx:
         skip_locked = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
         now = db_now(tx)
@@ -305,7 +322,7 @@ def _handle(db: Database, registry: Registry, name: str, file_store: files.FileS
             _record_tick(tx, name, Run(last, catch_up=False, ticks=count, first=first), Outcome.MISSED, now)
         for run in todo.runs:
             outcome = Outcome.CATCH_UP if run.catch_up else Outcome.CREATED
-            created += create_for_tick(tx, registry, schedule, run, outcome, now, file_store) is not None
+            created += create_for_tick(tx, registry, schedule, run, outcome, now, file_store, copies) is not None
         moved = tx.execute(
             "UPDATE batch_schedule SET next_tick_at = :next, updated_at = :now "
             "WHERE name = :name AND status = :active AND next_tick_at = :seen",
@@ -345,9 +362,18 @@ def create_due(db: Database, registry: Registry, *, limit: int = 50, file_store:
 
 def run_now(db: Database, registry: Registry, name: str, file_store: files.FileStore | None = None) -> Row:
     """``schedule run``: create one job of the schedule now, outside its timetable."""
-    with db.transaction() as tx:
-        schedule = get(tx, name)
-        now = db_now(tx)
-        job = create_for_tick(tx, registry, schedule, Run(now, catch_up=False), Outcome.MANUAL, now, file_store)
+    copies: list[str] = []
+    try:
+        with db.transaction() as tx:
+            schedule = get(tx, name)
+            now = db_now(tx)
+            job = create_for_tick(
+                tx, registry, schedule, Run(now, catch_up=False), Outcome.MANUAL, now, file_store, copies
+            )
+    except BaseException:
+        for key in copies:
+            if file_store is not None:
+                file_store.remove(key)
+        raise
     assert job is not None  # a manual run is never skipped; a refused context raised
     return job

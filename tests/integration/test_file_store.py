@@ -197,3 +197,45 @@ def test_a_relative_batchctl_files_is_the_same_place_from_every_directory(backen
     assert pruned.code == 0 and pruned.stdout.strip() == "deleted 2 jobs and 2 files", pruned.stdout
     assert not export_file.exists() and not (home / "store" / "jobs" / imported).exists()
     assert not any((folder / "store").exists() for folder in (shell, worker, elsewhere))
+
+
+def test_a_create_that_died_after_its_copy_leaves_a_record_that_prune_clears(backend: Backend) -> None:
+    # What a create killed between copying the file in and writing the job leaves: the record (written
+    # first) and the copy, with no job. Prune clears it once it is older than the grace period.
+    from datetime import timedelta
+
+    from batchctl.db import utcnow
+
+    assert backend.cli("db", "upgrade").code == 0
+    ghost = "batch_01M8Y3F2N147DAZ40KP7NWDJ3B"
+    copy = Path(backend.env["BATCHCTL_FILES"]) / "jobs" / ghost / "products.csv"
+    copy.parent.mkdir(parents=True)
+    copy.write_text("Product Handle\r\n", encoding="utf-8")
+    with backend.database().transaction() as tx:
+        for key, age in ((f"jobs/{ghost}/products.csv", timedelta(hours=2)), ("jobs/young/x.csv", timedelta(0))):
+            tx.execute(
+                "INSERT INTO batch_job_file (job_id, key, role, created_at) VALUES (:job, :key, 'input', :at)",
+                {"job": ghost if "young" not in key else "young", "key": key, "at": utcnow() - age},
+            )
+    assert backend.cli("prune", "--older-than", "0s").code == 0
+    assert not copy.exists() and not copy.parent.exists()
+    assert [row["job_id"] for row in file_rows(backend)] == ["young"]  # a create may still be copying this one
+
+
+def test_each_scheduled_import_gets_its_own_copy_of_the_file(backend: Backend) -> None:
+    source = backend.tmp / "feed.csv"
+    source.write_bytes((DATA / "medusa_template.csv").read_bytes())
+    added = backend.cli("schedule", "add", "feed", "--type", "product-import", "-c", f"file={source}", "--every", "1d")
+    assert added.code == 0, added.stderr
+    first = backend.cli("schedule", "run", "feed", "--json").json()
+    source.write_bytes(b"Product Handle;Product Title\r\nchanged;Changed\r\n")
+    second = backend.cli("schedule", "run", "feed", "--json").json()
+    root = Path(backend.env["BATCHCTL_FILES"])
+    for job, content in ((first, (DATA / "medusa_template.csv").read_bytes()), (second, source.read_bytes())):
+        assert job["context"]["file_key"] == f"jobs/{job['id']}/feed.csv"
+        assert (root / job["context"]["file_key"]).read_bytes() == content
+    source.unlink()
+    source.symlink_to(secret_file(backend))
+    refused = backend.cli("schedule", "run", "feed")
+    assert refused.code == 2 and "is a symbolic link" in refused.stderr
+    assert backend.cli("list", "--json").json()["count"] == 2
