@@ -239,3 +239,34 @@ def test_each_scheduled_import_gets_its_own_copy_of_the_file(backend: Backend) -
     refused = backend.cli("schedule", "run", "feed")
     assert refused.code == 2 and "is a symbolic link" in refused.stderr
     assert backend.cli("list", "--json").json()["count"] == 2
+
+
+def test_an_upload_handed_to_two_imports_stays_until_neither_needs_it(backend: Backend, patched_env: Any) -> None:
+    # The HTTP flow without the server: an upload, then product-import with its key (as http/medusa.py does).
+    import io
+    from datetime import timedelta
+
+    import batchctl
+    from batchctl.db import utcnow
+
+    with patched_env(backend.env):
+        jobs = batchctl.connect()
+    uploads = jobs.uploads()
+    key = uploads.save("tester", "products.csv", io.BytesIO((DATA / "medusa_template.csv").read_bytes()))
+    path = str(uploads.upload_path("tester", key))
+    first, second = (jobs.create("product-import", {"file_key": path}, dry_run=True) for _ in range(2))
+    assert first.context["file_key"] == second.context["file_key"] == key  # handed by key, not copied
+    assert first.context["file_name"] == "products.csv"
+    assert backend.burst().code == 0
+    assert jobs.get(first.id).status == jobs.get(second.id).status == "pre_processed"
+    for job in (first, second):
+        jobs.cancel(job.id)
+    with backend.database().transaction() as tx:
+        tx.execute(
+            "UPDATE batch_job SET updated_at = :at WHERE id = :id", {"at": utcnow() - timedelta(days=2), "id": first.id}
+        )
+    assert jobs.prune(timedelta(days=1)).job_ids == [first.id]
+    assert Path(path).is_file()  # the second import still holds it
+    assert jobs.prune(timedelta(0)).job_ids == [second.id]
+    assert not Path(path).exists() and file_rows(backend) == []
+    jobs.close()
