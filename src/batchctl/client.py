@@ -291,7 +291,7 @@ class Jobs:
         """The uploaded files and exports the Admin API hands out by key (under BATCHCTL_FILES)."""
         from batchctl.uploads import Uploads
 
-        return Uploads(self.settings.files_dir.resolve())
+        return Uploads(self.settings.files_dir)  # absolute already (config.files_root)
 
     def strategies(self) -> builtins.list[StrategyInfo]:
         """The job types this machine can run, sorted by type."""
@@ -389,9 +389,12 @@ def connect(
         overrides["redis_url"] = redis_url
     if user is not None:
         overrides["user"] = user
-    if files_dir is not None:
-        overrides["files_dir"] = Path(files_dir)
     if strategy_paths is not None:
         overrides["strategy_paths"] = tuple(Path(path) for path in strategy_paths)
-    resolved = dataclasses.replace(Settings.from_env(), **overrides)
+    from_env = Settings.from_env()
+    if files_dir is not None:
+        from batchctl.config import files_root
+
+        overrides["files_dir"] = files_root(files_dir, from_env.data_dir)
+    resolved = dataclasses.replace(from_env, **overrides)
     return Jobs(Runtime(resolved))

@@ -17,7 +17,7 @@ APP_NAME = "batchctl"
 def _data_dir() -> Path:
     home = os.environ.get("BATCHCTL_HOME")
     if home:
-        return Path(home).expanduser()
+        return Path(home).expanduser().absolute()
     # platformdirs is imported lazily: it is only needed when no explicit home is set.
     from platformdirs import user_data_dir
 
@@ -36,6 +36,19 @@ def float_env(name: str, default: float) -> float:
     if not math.isfinite(value) or value <= 0:
         raise BadInput(f"{name} must be a finite number of seconds greater than 0, got {raw!r}")
     return value
+
+
+def files_root(raw: str | Path | None, data_dir: Path) -> Path:
+    """BATCHCTL_FILES as an absolute path, decided once when the settings are read.
+
+    A relative value is taken relative to the data directory (BATCHCTL_HOME), not to the working
+    directory: a CLI and a worker started in different directories must agree on where a job's files
+    are, and the file store's keys are relative to this root.
+    """
+    if raw is None or str(raw) == "":
+        return (data_dir / "files").absolute()
+    path = Path(raw).expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() else data_dir.absolute() / path))
 
 
 def _max_attempts() -> int | None:
@@ -108,7 +121,7 @@ class Settings:
         data_dir = _data_dir()
         database_url = os.environ.get("BATCHCTL_DATABASE_URL") or f"sqlite:///{data_dir / 'batchctl.db'}"
         strategy_paths = _paths_env("strategies", "BATCHCTL_STRATEGIES")
-        files_dir = Path(os.environ.get("BATCHCTL_FILES") or data_dir / "files")
+        files_dir = files_root(os.environ.get("BATCHCTL_FILES"), data_dir)
         return cls(
             data_dir=data_dir,
             database_url=database_url,

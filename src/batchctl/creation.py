@@ -6,11 +6,11 @@ here, so a scheduled job is checked and written exactly as one typed at the shel
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from batchctl import jobrows, store
+from batchctl import files, jobrows, store
 from batchctl.db import Row, Tx
 from batchctl.errors import BadContext, BadInput, Unstorable
 from batchctl.lifecycle import JobStatus
@@ -51,6 +51,29 @@ def prepare_context(registry: Registry, batch_type: str, context: Mapping[str, A
     except Unstorable as error:
         raise BadInput(f"{name} returned a context the database cannot hold: {error}") from None
     return dict(prepared)
+
+
+def stage_inputs(
+    registry: Registry,
+    file_store: files.FileStore,
+    row: Row,
+    *,
+    record: Callable[[str, files.Role], None],
+    forget: Callable[[str], None],
+) -> files.Staged:
+    """Copy the input files the strategy names (``input_files``) into the store under the new job's id, and put
+    their keys into ``row``'s context; BadContext (nothing kept) for a file that cannot be taken."""
+    fields = registry.get(row["type"]).strategy_class.input_files
+    if not fields:
+        return files.Staged(row["context"])
+    try:
+        staged = files.stage_inputs(
+            file_store, row["id"], row["context"], fields, user=row["created_by"], record=record, forget=forget
+        )
+    except BadContext as error:
+        raise BadContext(f"invalid context for {row['type']}: {error}") from error
+    row["context"] = staged.context
+    return staged
 
 
 def new_job_row(

@@ -264,8 +264,46 @@ def write_held(
 # -- prune --------------------------------------------------------------------------------------------------------
 
 
-def delete_jobs(tx: Tx, job_ids: Sequence[str]) -> None:
-    """Delete these jobs and their events."""
+def delete_finished(
+    tx: Tx, job_ids: Sequence[str], *, statuses: Collection[str], finished_before: datetime
+) -> list[str]:
+    """Delete those of these jobs that are still in ``statuses`` and unchanged since ``finished_before``, with
+    their events; the ids deleted.
+
+    The condition is part of the DELETE itself: a job that ``retry`` put back to work after the caller
+    chose it is no longer in ``statuses`` and stays (on PostgreSQL the DELETE re-checks a row that a
+    concurrent UPDATE changed; on SQLite writers take turns).
+    """
+    if not job_ids:
+        return []
     placeholders, params = tx.in_list("id", job_ids)
-    tx.execute(f"DELETE FROM batch_job_event WHERE job_id IN ({placeholders})", params)
-    tx.execute(f"DELETE FROM batch_job WHERE id IN ({placeholders})", params)
+    deleted = [
+        row["id"]
+        for row in tx.execute(
+            f"DELETE FROM batch_job WHERE id IN ({placeholders}) AND status IN ({in_statuses(statuses)}) "
+            "AND updated_at < :before RETURNING id",
+            {**params, "before": finished_before},
+        ).all()
+    ]
+    if deleted:  # ON DELETE CASCADE does this too; said here so that it does not depend on it
+        gone, gone_params = tx.in_list("id", deleted)
+        tx.execute(f"DELETE FROM batch_job_event WHERE job_id IN ({gone})", gone_params)
+    return deleted
+
+
+def write_stopped_result(
+    tx: Tx, job_id: str, *, status: str, result: Mapping[str, Any], now: datetime, quiet_since: datetime
+) -> bool:
+    """Write the result of a job that stopped in ``status`` and that no worker has touched since ``quiet_since``.
+
+    For the file sweep (prune.sweep_stopped), which forgets the files it removed; ``updated_at`` stays, as
+    a clean-up is not a change of the job.
+    """
+    return (
+        tx.execute(
+            "UPDATE batch_job SET result = :result WHERE id = :id AND status = :status "
+            "AND (lease_until IS NULL OR lease_until < :now) AND (heartbeat_at IS NULL OR heartbeat_at < :quiet)",
+            {"result": dict(result), "id": job_id, "status": status, "now": now, "quiet": quiet_since},
+        ).rowcount
+        == 1
+    )

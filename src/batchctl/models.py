@@ -252,3 +252,24 @@ class BatchDeliveryAttempt(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     outcome: str = Field(max_length=20)  # done | retry | parked
     next_try_at: datetime | None = _ts()
+
+
+# -- the job file store (files.py) ---------------------------------------------------------------------------------
+
+
+class BatchJobFile(SQLModel, table=True):
+    """A file a job was handed or writes, under BATCHCTL_FILES by its store key; ``prune`` removes it with the job.
+
+    Written BEFORE the file is created, so a crash in between leaves a record and never an unknown file. No
+    foreign key to ``batch_job``: an input's record is written before its job row exists (``create`` copies
+    the file first), and a record whose job never came is removed by ``prune`` after a grace period.
+    """
+
+    __tablename__ = "batch_job_file"
+
+    job_id: str = Field(primary_key=True, max_length=40)
+    key: str = Field(primary_key=True, max_length=700)
+    role: str = Field(max_length=20)  # input | output | scratch (see files.Role)
+    created_at: datetime = Field(sa_column=sa.Column(Timestamp, nullable=False, index=True))
+    # The key's index: prune keeps a file another job still holds (one upload handed to two imports).
+    __table_args__ = (sa.Index("ix_batch_job_file_key", "key"),)

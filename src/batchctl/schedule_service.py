@@ -55,7 +55,10 @@ class Schedules:
 
     def run(self, name: str) -> Row:
         """Create one job of the schedule now, as its ticks do."""
-        return schedules.run_now(self.runtime.db, self.runtime.registry(), name)
+        from batchctl.files import FileStore
+
+        store = FileStore(self.runtime.settings.files_dir)
+        return schedules.run_now(self.runtime.db, self.runtime.registry(), name, store)
 
 
 def public_schedule(row: Row) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from batchctl import creation, store
+from batchctl import creation, files, store
 from batchctl.db import Database, Row, Tx, to_datetime, utcnow
-from batchctl.errors import BadInput, BatchctlError, NotFound
+from batchctl.errors import BadContext, BadInput, BatchctlError, NotFound
 from batchctl.lifecycle import ACTIVE
 from batchctl.timetable import CatchUp, Run, Timetable, plan, timetable_of_row
 
@@ -233,8 +233,22 @@ def _running_job(tx: Tx, name: str) -> str | None:
     ).scalar()
 
 
-def create_for_tick(tx: Tx, registry: Registry, schedule: Row, run: Run, outcome: Outcome, now: datetime) -> Row | None:
-    """Handle one tick: a job made as ``batchctl create`` makes it, or a skipped/refused tick; None without a job."""
+def create_for_tick(
+    tx: Tx,
+    registry: Registry,
+    schedule: Row,
+    run: Run,
+    outcome: Outcome,
+    now: datetime,
+    file_store: files.FileStore | None = None,
+    copies: list[str] | None = None,
+) -> Row | None:
+    """Handle one tick: a job made as ``batchctl create`` makes it, or a skipped/refused tick; None without a job.
+
+    A job's input files are copied into ``file_store`` here, by the process handling the tick, and recorded
+    in the tick's own transaction; their keys go to ``copies``, for the caller to remove if that transaction
+    does not commit.
+    """
     name = schedule["name"]
     if schedule["no_overlap"] and outcome is not Outcome.MANUAL:
         running = _running_job(tx, name)
@@ -243,27 +257,53 @@ def create_for_tick(tx: Tx, registry: Registry, schedule: Row, run: Run, outcome
             return None
     try:
         prepared = creation.prepare_context(registry, schedule["type"], schedule["context"])
+        row = creation.new_job_row(
+            schedule["type"],
+            prepared,
+            dry_run=bool(schedule["dry_run"]),
+            user=schedule["created_by"],
+            now=now,
+            schedule=name,
+            scheduled_for=run.tick,
+        )
+        if registry.get(schedule["type"]).strategy_class.input_files:
+            if file_store is None:
+                raise BadContext("this process has no file store to copy the job's input files into")
+            job_id = row["id"]
+            staged = creation.stage_inputs(
+                registry,
+                file_store,
+                row,
+                record=lambda key, role: files.record(tx, job_id, key, role, now),
+                forget=lambda key: files.forget(tx, job_id, [key]),
+            )
+            if copies is not None:
+                copies.extend(staged.copied)
     except Exception as refusal:  # a refused context, an unknown type here, a strategy's own bug
         if outcome is Outcome.MANUAL or (isinstance(refusal, BatchctlError) and not isinstance(refusal, BadInput)):
             raise
         _record_tick(tx, name, run, Outcome.REFUSED, now, detail=str(refusal) or type(refusal).__name__)
         return None
-    row = creation.new_job_row(
-        schedule["type"],
-        prepared,
-        dry_run=bool(schedule["dry_run"]),
-        user=schedule["created_by"],
-        now=now,
-        schedule=name,
-        scheduled_for=run.tick,
-    )
     _record_tick(tx, name, run, outcome, now, job_id=row["id"])
     event = {"schedule": name, "scheduled_for": store.iso(run.tick), "catch_up": run.catch_up, "ticks": run.ticks}
     return creation.insert_job(tx, row, now, event)
 
 
-def _handle(db: Database, registry: Registry, name: str) -> int:
+def _handle(db: Database, registry: Registry, name: str, file_store: files.FileStore | None) -> int:
     """Handle every due tick of one schedule in one transaction; how many jobs it created."""
+    copies: list[str] = []
+    try:
+        return _handle_ticks(db, registry, name, file_store, copies)
+    except BaseException:  # rolled back: the input copies made for its jobs go too
+        for key in copies:
+            if file_store is not None:
+                file_store.remove(key)
+        raise
+
+
+def _handle_ticks(
+    db: Database, registry: Registry, name: str, file_store: files.FileStore | None, copies: list[str]
+) -> int:
     with db.transaction() as tx:
         skip_locked = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
         now = db_now(tx)
@@ -282,7 +322,7 @@ def _handle(db: Database, registry: Registry, name: str) -> int:
             _record_tick(tx, name, Run(last, catch_up=False, ticks=count, first=first), Outcome.MISSED, now)
         for run in todo.runs:
             outcome = Outcome.CATCH_UP if run.catch_up else Outcome.CREATED
-            created += create_for_tick(tx, registry, schedule, run, outcome, now) is not None
+            created += create_for_tick(tx, registry, schedule, run, outcome, now, file_store, copies) is not None
         moved = tx.execute(
             "UPDATE batch_schedule SET next_tick_at = :next, updated_at = :now "
             "WHERE name = :name AND status = :active AND next_tick_at = :seen",
@@ -299,7 +339,7 @@ def _handle(db: Database, registry: Registry, name: str) -> int:
         return created
 
 
-def create_due(db: Database, registry: Registry, *, limit: int = 50) -> int:
+def create_due(db: Database, registry: Registry, *, limit: int = 50, file_store: files.FileStore | None = None) -> int:
     """Create the jobs of every due tick (the worker's scheduler calls this about once a second)."""
     with db.transaction(write=False) as tx:
         now = db_now(tx)
@@ -314,17 +354,26 @@ def create_due(db: Database, registry: Registry, *, limit: int = 50) -> int:
     created = 0
     for name in names:
         try:
-            created += _handle(db, registry, name)
+            created += _handle(db, registry, name, file_store)
         except _TickTaken:  # rolled back: the other worker's jobs stand
             continue
     return created
 
 
-def run_now(db: Database, registry: Registry, name: str) -> Row:
+def run_now(db: Database, registry: Registry, name: str, file_store: files.FileStore | None = None) -> Row:
     """``schedule run``: create one job of the schedule now, outside its timetable."""
-    with db.transaction() as tx:
-        schedule = get(tx, name)
-        now = db_now(tx)
-        job = create_for_tick(tx, registry, schedule, Run(now, catch_up=False), Outcome.MANUAL, now)
+    copies: list[str] = []
+    try:
+        with db.transaction() as tx:
+            schedule = get(tx, name)
+            now = db_now(tx)
+            job = create_for_tick(
+                tx, registry, schedule, Run(now, catch_up=False), Outcome.MANUAL, now, file_store, copies
+            )
+    except BaseException:
+        for key in copies:
+            if file_store is not None:
+                file_store.remove(key)
+        raise
     assert job is not None  # a manual run is never skipped; a refused context raised
     return job

@@ -12,7 +12,7 @@ from batchctl.db import Database
 from batchctl.errors import BackendUnavailable
 
 # The newest migration; tests/integration/test_migrations.py checks it is Alembic's head.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 
 
 def current_revision(db: Database) -> str | None:

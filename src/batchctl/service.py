@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from batchctl import creation, lifecycle, store
+from batchctl import creation, files, lifecycle, store
 from batchctl.db import Row, utcnow
 from batchctl.errors import BadInput, InvalidTransition, WaitTimeout
 from batchctl.lifecycle import JobStatus
@@ -55,16 +55,34 @@ def create_job(
         schedule=schedule,
         scheduled_for=scheduled_for,
     )
-    with rt.db.transaction() as tx:
-        if idempotency_key is not None:
-            earlier = store.find_idempotent_job(tx, row["created_by"], idempotency_key)
-            if earlier is None and not store.claim_idempotency_key(
-                tx, row["created_by"], idempotency_key, row["id"], now
-            ):
+    file_store = files.FileStore(rt.settings.files_dir)
+
+    # Each input's record commits before its copy starts (files.py), in its own transaction.
+    def record(key: str, role: files.Role) -> None:
+        with rt.db.transaction() as tx:
+            files.record(tx, row["id"], key, role, now)
+
+    def forget(key: str) -> None:
+        with rt.db.transaction() as tx:
+            files.forget(tx, row["id"], [key])
+
+    staged = creation.stage_inputs(rt.registry(), file_store, row, record=record, forget=forget)
+    try:
+        with rt.db.transaction() as tx:
+            earlier = None
+            if idempotency_key is not None:
                 earlier = store.find_idempotent_job(tx, row["created_by"], idempotency_key)
-            if earlier is not None:
-                return earlier
-        return creation.insert_job(tx, row, now)
+                if earlier is None and not store.claim_idempotency_key(
+                    tx, row["created_by"], idempotency_key, row["id"], now
+                ):
+                    earlier = store.find_idempotent_job(tx, row["created_by"], idempotency_key)
+            written = earlier if earlier is not None else creation.insert_job(tx, row, now)
+    except BaseException:
+        files.discard(file_store, staged, forget)
+        raise
+    if earlier is not None:  # the first job stands, with its own files: this one's copies go
+        files.discard(file_store, staged, forget)
+    return written
 
 
 def confirm_job(rt: Runtime, job_id: str, *, user: str | None = None) -> Row:

@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
-from batchctl import jobrows
+from batchctl import files, jobrows
 from batchctl.db import Database, Row, Tx, utcnow
 from batchctl.errors import JobCanceled, LeaseLost
 from batchctl.lifecycle import JobStatus
@@ -24,6 +24,10 @@ class BatchJobStrategy:
     description: ClassVar[str] = ""
     # How many times process() may run in all when should_retry() says yes (BATCHCTL_MAX_ATTEMPTS wins).
     max_attempts: ClassVar[int] = 3
+    # Context fields that name a file the job reads. At create, after prepare(), each is copied into the
+    # file store under the job's id and the field then holds the store key (its original name goes to
+    # ``<field without _key>_name``); the worker reads it with ``job.open_input(field)``, never the path.
+    input_files: ClassVar[tuple[str, ...]] = ()
 
     def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
         """Validate and normalise the context before the job exists; raise ValueError to refuse it."""
@@ -74,8 +78,10 @@ class Job:
         self._worker = worker
         self._lease = timedelta(seconds=lease_seconds)
         self.files_dir = files_dir
+        self.store = files.FileStore(files_dir)
         self.id: str = row["id"]
         self.type: str = row["type"]
+        self.created_by: str = str(row.get("created_by") or "")
         self.context: Mapping[str, Any] = MappingProxyType(dict(row["context"] or {}))
         self.dry_run: bool = bool(row["dry_run"])
         self.attempt: int = int(row.get("attempts") or 0)
@@ -95,7 +101,32 @@ class Job:
         """The result so far (read-only); change it with set_count/add_stat/add_error/set_result."""
         return MappingProxyType({**self._result, "count": self.count, "advancement_count": self.advancement_count})
 
+    def open_input(self, field: str) -> BinaryIO:
+        """Open the input file of context ``field`` from the file store (its copy made at create, or an upload
+        of the job's creator); StoredFileRefused for anything else, a link, or a file outside the store."""
+        key = self.context.get(field)
+        allowed = (f"jobs/{self.id}/", f"uploads/{self.created_by}/")
+        if not isinstance(key, str) or not key.startswith(allowed):
+            raise files.StoredFileRefused(
+                f"context.{field} is not a file this job was handed at create ({key!r}); create a new job"
+            )
+        return self.store.open_read(key)
+
     # -- what the strategy writes -----------------------------------------------------------------------
+
+    def track_file(self, key: str, role: files.Role = files.Role.OUTPUT) -> Path:
+        """Record that this job has the file ``key``, then return its path for the strategy to create.
+
+        The record is committed first, so that a crash before the file is complete leaves a record
+        (prune, and a cancel, remove the file) and never a file nobody knows about.
+        """
+        if self._tx is not None:
+            raise RuntimeError("job.track_file() must be called outside job.transaction(): it commits first")
+        with self._db.transaction() as tx:
+            files.record(tx, self.id, key, role, utcnow())
+        path = self.store.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     def set_count(self, count: int) -> None:
         """How many units of work the job has (what ``advance`` counts towards)."""

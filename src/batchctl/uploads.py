@@ -1,15 +1,14 @@
 """Uploaded files (the Admin API's ``POST /admin/uploads``), kept under ``BATCHCTL_FILES/uploads``.
 
-A minimal store behind a small interface, until the job file store (``files.py``, keys ``<job_id>/<name>``)
-is merged: an upload exists before any job does, so it is keyed by its owner instead,
-``uploads/<user>/<32 hex>/<name>``. A key is opaque to callers; ``owner_of`` tells whose it is, and
-``path_of`` resolves only a well-formed key of the given user, never a path the caller chose.
+An upload exists before any job does, so it is keyed by its owner, ``uploads/<user>/<32 hex>/<name>``
+(the keys are the file store's, ``files.py``); an import created over HTTP is handed it by key. A key is
+opaque to callers; ``owner_of`` tells whose it is, and ``path_of`` resolves only a well-formed key of the
+given user, never a path the caller chose.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -17,18 +16,9 @@ from pathlib import Path
 from typing import IO
 
 from batchctl.errors import BadInput, NotFound, NotOwner
+from batchctl.files import EXPORT_KEY, UPLOAD_KEY, FileStore, safe_name
 
-UPLOAD_KEY = re.compile(
-    r"^uploads/(?P<user>[A-Za-z0-9][A-Za-z0-9_.@-]{0,199})/(?P<id>[0-9a-f]{32})/(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,199})$"
-)
-EXPORT_KEY = re.compile(r"^exports/products/product-export-(?P<job>batch_[0-9A-HJKMNP-TV-Z]{26})\.csv$")
-
-
-def safe_name(filename: str | None) -> str:
-    """A plain file name from what a browser sent (no directories, no leading dot)."""
-    base = (filename or "upload").replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", base).lstrip(".-_")[:200]
-    return cleaned or "upload"
+__all__ = ["EXPORT_KEY", "UPLOAD_KEY", "Uploads", "safe_name"]
 
 
 @dataclass(frozen=True)
@@ -78,9 +68,12 @@ class Uploads:
         return self.path_of(key)
 
     def key_of(self, path: str) -> str | None:
-        """The key of a path inside the store, or None (how a job's stored paths are shown as keys)."""
-        try:
-            relative = Path(path).resolve().relative_to(self.root)
-        except (ValueError, OSError):
-            return None
-        return relative.as_posix()
+        """The key of a stored file given by its key or its path inside the store, or None (shown as keys)."""
+        store = FileStore(self.root)
+        if not Path(path).is_absolute():
+            try:
+                store.path(path)
+            except ValueError:
+                return None
+            return path
+        return store.key_of(path)

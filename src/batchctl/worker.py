@@ -25,6 +25,8 @@ from batchctl import leases, presence, schedules
 from batchctl.config import Settings, mask_url
 from batchctl.db import utcnow
 from batchctl.errors import BackendUnavailable
+from batchctl.files import FileStore
+from batchctl.prune import sweep_stopped
 from batchctl.queue import check_queue, make_huey, queue_file
 from batchctl.runner import Runner
 from batchctl.runtime import Runtime
@@ -107,12 +109,20 @@ class Worker:
                 self.stop.wait(delay)
 
     def _schedule_loop(self) -> None:
-        # About once a second: fine enough for cron's minutes and `--every 2s`, one cheap SELECT when idle.
+        # About once a second: fine enough for cron's minutes and `--every 2s`, one cheap SELECT when idle;
+        # the same beat removes the partial files of jobs that stopped while no worker held them.
         while not self.stop.wait(SCHEDULE_INTERVAL):
             try:
-                schedules.create_due(self.db, self.registry)
+                schedules.create_due(self.db, self.registry, file_store=FileStore(self.settings.files_dir))
             except Exception as error:  # database down: the ticks stay due and are handled when it is back
                 log.warning("scheduler: %s", error)
+                self.db.discard_connection()
+            try:
+                # Files of jobs that were canceled (or failed) while no worker held them: see prune.sweep_stopped.
+                quiet = timedelta(seconds=self.settings.lease_seconds)
+                sweep_stopped(self.db, FileStore(self.settings.files_dir), utcnow(), quiet=quiet)
+            except Exception as error:
+                log.warning("file sweep: %s", error)
                 self.db.discard_connection()
 
     def queue_error(self) -> str | None:

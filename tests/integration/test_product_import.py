@@ -408,9 +408,15 @@ def test_create_refuses_a_file_that_is_not_there(backend: Backend) -> None:
     assert backend.cli("list", "--json").json()["count"] == 0
 
 
-def test_a_relative_path_is_made_absolute_at_create(backend: Backend) -> None:
+def test_a_relative_path_is_copied_into_the_store_at_create(backend: Backend) -> None:
     shutil.copyfile(DATA / "medusa_template.csv", backend.tmp / "products.csv")
     created = backend.run("create", "--type", "product-import", "-c", "file=products.csv", "--dry-run", "--json")
     assert created.code == 0, created.stderr
-    assert created.json()["context"]["file_key"] == str((backend.tmp / "products.csv").resolve())
-    assert os.path.isabs(created.json()["context"]["file_key"])
+    context = created.json()["context"]
+    job_id = created.json()["id"]
+    # The job keeps the store's key of its own copy, and the path it was given (absolute) for display.
+    assert context["file_key"] == f"jobs/{job_id}/products.csv"
+    assert context["file_name"] == str(backend.tmp / "products.csv")
+    assert os.path.isabs(context["file_name"])
+    copy = Path(backend.env["BATCHCTL_FILES"]) / context["file_key"]
+    assert copy.read_bytes() == (DATA / "medusa_template.csv").read_bytes()

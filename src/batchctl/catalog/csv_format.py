@@ -151,8 +151,14 @@ def read_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     Blank lines are skipped but keep their numbers (a spreadsheet shows them as empty rows). A BOM is
     ignored. Raises CellError on bytes that are not UTF-8 or on a broken quote, naming the row.
     """
+    with path.open("rb") as source:
+        yield from read_records_from(source)
+
+
+def read_records_from(source: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
+    """``read_records`` of a file already open for reading in binary (the file store hands out such files)."""
     number = 0
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+    with io.TextIOWrapper(source, encoding="utf-8-sig", newline="") as handle:
         try:
             first = handle.readline()
             reader = csv.reader(itertools.chain([first], handle), delimiter=sniff_delimiter(first), strict=True)

@@ -29,6 +29,7 @@ from batchctl.catalog.queries import ALL, product_filter
 from batchctl.contexts import check_keys, moment, positive_int, string_list
 from batchctl.db import Tx
 from batchctl.errors import BadContext
+from batchctl.files import FileStore, Role, export_key
 from batchctl.strategy import BatchJobStrategy, Job
 
 CONTEXT_KEYS = ("status", "collection", "type", "handles", "created_after", "created_before", "chunk_size")
@@ -36,8 +37,8 @@ DEFAULT_CHUNK_SIZE = 1000
 
 
 def export_path(files_dir: Path, job_id: str) -> Path:
-    """Where the export of job ``job_id`` is written."""
-    return files_dir / "exports" / "products" / f"product-export-{job_id}.csv"
+    """Where the export of job ``job_id`` is written (the file store's ``exports/products/…`` key)."""
+    return FileStore(files_dir).path(export_key(job_id))
 
 
 class ProductExportStrategy(BatchJobStrategy):
@@ -79,7 +80,8 @@ class ProductExportStrategy(BatchJobStrategy):
 
     def process(self, job: Job) -> None:
         """Write the file chunk by chunk; each chunk's progress commits after its lines are on disk."""
-        path = export_path(job.files_dir, job.id)
+        # Recorded before the file exists: whatever happens next, prune (or a cancel) finds and removes it.
+        path = job.track_file(export_key(job.id), Role.OUTPUT)
         shape = job.result["shape"]
         chunk_size = int(job.context["chunk_size"])
         cursor: str | None = job.result.get("cursor")
@@ -136,12 +138,11 @@ def _open_output(path: Path, job: Job, header: list[str]) -> tuple[Any, int]:
             raise RuntimeError(
                 f"cannot resume the export: its partial file {path} is missing or shorter than committed"
             )
-        out = _locked(path.open("r+b"), path)
+        out = _locked(job.store.open_write(export_key(job.id), "r+b"), path)
         out.truncate(committed)  # drop lines written after the last committed chunk
         out.seek(committed)
         return out, committed
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = _locked(path.open("ab"), path)
+    out = _locked(job.store.open_write(export_key(job.id), "ab"), path)
     out.truncate(0)
     data = encode_rows([header])
     out.write(data)

@@ -5,7 +5,10 @@
     batchctl show ID            # counts in the stat descriptors, each bad row with its number
     batchctl confirm ID
 
-Context: ``file_key`` (or ``file``): the CSV's path, made absolute at create; ``skip_bad_rows``
+Context: ``file_key`` (or ``file``): the CSV's path. At create the creating process opens it (a regular
+file, never through a symbolic link) and copies it into the file store, ``BATCHCTL_FILES/jobs/ID/NAME``;
+the stored context then holds that key in ``file_key`` and the path given in ``file_name``, and the worker
+reads only the copy. Over HTTP ``file_key`` is the caller's upload key, handed over as it is. ``skip_bad_rows``
 (default false): import the good rows of a file that has bad ones; ``chunk_size`` (rows per committed
 chunk, default 5000).
 
@@ -21,8 +24,8 @@ column, problem), and spools the good rows, parsed, to ``BATCHCTL_FILES/imports/
 says why) unless ``skip_bad_rows`` is set and the header itself is sound. Processing reads the spool
 from ``job.checkpoint`` (rows already committed) and commits each chunk with its progress, so a
 resumed job neither skips nor repeats a row; the CSV itself is not read again. The spool is removed
-when the job completes or is canceled while processing; a failed job keeps it, so that
-``batchctl retry`` resumes from the checkpoint (``prune`` should remove ``result.ops_file``).
+when the job completes or is canceled; a failed job keeps it, so that ``batchctl retry`` resumes from the
+checkpoint. The copy and the spool are recorded as the job's files (files.py): ``prune`` removes them.
 """
 
 from __future__ import annotations
@@ -31,16 +34,17 @@ import itertools
 import marshal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from batchctl.catalog.bulk import no_jit, paused_gc
 from batchctl.catalog.columns import FIXED_COLUMNS, Header, parse_header
-from batchctl.catalog.csv_format import CellError, encode_rows, read_records
+from batchctl.catalog.csv_format import CellError, encode_rows, read_records_from
 from batchctl.catalog.import_apply import ImportApplier
 from batchctl.catalog.import_check import ImportChecker, Summary
 from batchctl.catalog.rows import ParsedRow, RowParser
 from batchctl.contexts import boolean, check_keys, positive_int
 from batchctl.errors import BadContext, JobCanceled
+from batchctl.files import FileStore, Role, StoredFileRefused, check_source, spool_key
 from batchctl.strategy import BatchJobStrategy, Job
 
 CONTEXT_KEYS = ("file_key", "skip_bad_rows", "chunk_size")  # and "file", for file_key
@@ -83,7 +87,7 @@ class ImportRefused(RuntimeError):
 
 def ops_path(files_dir: Path, job_id: str) -> Path:
     """Where pre-processing spools the checked rows for processing (Medusa's "ops file")."""
-    return files_dir / "imports" / f"{job_id}.rows"
+    return FileStore(files_dir).path(spool_key(job_id))
 
 
 class ProductImportStrategy(BatchJobStrategy):
@@ -91,23 +95,17 @@ class ProductImportStrategy(BatchJobStrategy):
 
     identifier = "product-import-strategy"
     batch_type = "product-import"
+    input_files = ("file_key",)  # copied into the file store at create; the worker reads only the copy
 
     def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
-        """Check that the file exists and can be read; store its absolute path."""
+        """Check that the file is a regular file that can be read (not a link); keep its absolute path."""
         check_keys(context, allowed=CONTEXT_KEYS, aliases=("file",))
         if "file_key" in context and "file" in context:
             raise BadContext("give the file as file_key or file, not both")
         raw = context.get("file_key", context.get("file"))
         if not isinstance(raw, str) or not raw:
             raise BadContext("file_key is required: the path of the CSV to import, e.g. -c file=products.csv")
-        path = Path(raw).expanduser().resolve()
-        if not path.is_file():
-            raise BadContext(f"file_key {raw!r}: no such file ({path})")
-        try:
-            with path.open("rb") as handle:
-                handle.read(1)
-        except OSError as error:
-            raise BadContext(f"file_key {raw!r}: cannot read {path}: {error.strerror}") from None
+        path = check_source(raw, label="file_key")
         return {
             "file_key": str(path),
             "skip_bad_rows": boolean(context, "skip_bad_rows"),
@@ -124,15 +122,22 @@ class ProductImportStrategy(BatchJobStrategy):
 
     def pre_process(self, job: Job) -> None:
         """Stream the file once: check and classify each row, spool the good ones, store counts and errors."""
-        path = Path(job.context["file_key"])
-        records = _records(path)
-        header = _header(records, path)
+        name = _shown_name(job)
+        try:
+            source = job.open_input("file_key")  # the store's copy only: never the path the user gave
+        except StoredFileRefused as error:
+            raise ImportRefused(f"{name}: {error}") from None
+        with source:
+            self._check_file(job, source, name)
+
+    def _check_file(self, job: Job, source: BinaryIO, name: str) -> None:
+        records = _records(source, name)
+        header = _header(records, name)
         checker = ImportChecker(header)
-        spool = ops_path(job.files_dir, job.id)
-        spool.parent.mkdir(parents=True, exist_ok=True)
+        spool = job.track_file(spool_key(job.id), Role.SCRATCH)
         good = 0
         try:
-            with spool.open("wb") as out:
+            with job.store.open_write(spool_key(job.id)) as out:
                 _write_block(out, header.names)
                 with job.transaction() as tx:
                     checker.check_header(tx)
@@ -191,7 +196,7 @@ class ProductImportStrategy(BatchJobStrategy):
                     "or create it with -c skip_bad_rows=true to import only the good rows"
                 )
         if blocked:
-            blocked = f"Cannot import {job.context['file_key']}: {blocked} (the errors: `batchctl show {job.id}`)"
+            blocked = f"Cannot import {_shown_name(job)}: {blocked} (the errors: `batchctl show {job.id}`)"
         job.set_result(
             errors=summary.errors,
             error_count=summary.error_count,
@@ -227,7 +232,7 @@ class ProductImportStrategy(BatchJobStrategy):
 
     @staticmethod
     def _apply_spool(job: Job, spool: Path) -> None:
-        with spool.open("rb") as source:
+        with job.store.open_read(spool_key(job.id)) as source:
             header = parse_header(_read_block(source))
             applier = ImportApplier(header)
             rows = itertools.islice(_spooled(source, RowParser(header)), job.checkpoint, None)
@@ -303,17 +308,20 @@ def _spooled(source: Any, parser: RowParser) -> Iterator[ParsedRow]:
             yield parser.from_record(record)
 
 
-def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _shown_name(job: Job) -> str:
+    """The file as the user named it (the path given at create, or the upload's name), for messages."""
+    return str(job.context.get("file_name") or job.context.get("file_key"))
+
+
+def _records(source: BinaryIO, name: str) -> Iterator[tuple[int, list[str]]]:
     try:
-        yield from read_records(path)
+        yield from read_records_from(source)
     except CellError as error:
-        raise ImportRefused(f"{path}: {error}") from None
-    except FileNotFoundError:
-        raise ImportRefused(f"{path} no longer exists") from None
+        raise ImportRefused(f"{name}: {error}") from None
 
 
-def _header(records: Iterator[tuple[int, list[str]]], path: Path) -> Header:
+def _header(records: Iterator[tuple[int, list[str]]], name: str) -> Header:
     first = next(records, None)
     if first is None:
-        raise ImportRefused(f"{path} is empty; it needs a header row (see `batchctl template product-import`)")
+        raise ImportRefused(f"{name} is empty; it needs a header row (see `batchctl template product-import`)")
     return parse_header(first[1])
