@@ -35,7 +35,7 @@ from typing import Any
 
 from batchctl.catalog.bulk import no_jit, paused_gc
 from batchctl.catalog.columns import FIXED_COLUMNS, Header, parse_header
-from batchctl.catalog.csv_format import CellError, encode_rows, read_records
+from batchctl.catalog.csv_format import BadRecord, CellError, Record, encode_rows, read_records
 from batchctl.catalog.import_apply import ImportApplier
 from batchctl.catalog.import_check import ImportChecker, Summary
 from batchctl.catalog.rows import ParsedRow, RowParser
@@ -244,7 +244,7 @@ class ProductImportStrategy(BatchJobStrategy):
 
 
 def _check_chunk(
-    job: Job, records: Iterator[tuple[int, list[str]]], parser: RowParser, checker: ImportChecker, out: Any
+    job: Job, records: Iterator[Record], parser: RowParser, checker: ImportChecker, out: Any
 ) -> int | None:
     """Check the next chunk of rows and spool the good ones; how many were kept (None: no rows left)."""
     chunk = list(itertools.islice(records, CHECK_CHUNK))
@@ -303,7 +303,7 @@ def _spooled(source: Any, parser: RowParser) -> Iterator[ParsedRow]:
             yield parser.from_record(record)
 
 
-def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _records(path: Path) -> Iterator[Record]:
     try:
         yield from read_records(path)
     except CellError as error:
@@ -312,8 +312,10 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise ImportRefused(f"{path} no longer exists") from None
 
 
-def _header(records: Iterator[tuple[int, list[str]]], path: Path) -> Header:
+def _header(records: Iterator[Record], path: Path) -> Header:
     first = next(records, None)
     if first is None:
         raise ImportRefused(f"{path} is empty; it needs a header row (see `batchctl template product-import`)")
+    if isinstance(first[1], BadRecord):
+        raise ImportRefused(f"{path}: row {first[0]}, the header: {first[1].message}")
     return parse_header(first[1])
