@@ -319,7 +319,25 @@ def test_a_comma_separated_file_is_read_too(tmp_path: Path) -> None:
 def test_bytes_that_are_not_utf8_are_refused_with_their_row(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("Product Handle\nok\ncaf\xe9\n".encode("latin-1"))
-    with pytest.raises(CellError, match="not UTF-8"):
+    with pytest.raises(CellError, match=re.escape("row 3: the file is not UTF-8 text (byte 0xE9); save it as UTF-8")):
+        list(read_records(path))
+
+
+def test_a_byte_that_is_not_utf8_is_named_on_its_own_row_far_into_the_file(tmp_path: Path) -> None:
+    # A strict decoder fails a whole block ahead: this named row 2691.
+    path = tmp_path / "late.csv"
+    rows = "".join(f"p{i};T{i}\r\n" for i in range(3000))
+    path.write_bytes(f"Product Handle;Product Title\r\n{rows}".encode() + b"caf\xc3(;x\r\n")
+    with pytest.raises(CellError, match=re.escape("row 3002: the file is not UTF-8 text (byte 0xC3)")):
+        list(read_records(path))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "utf16.csv"
+    bom = "" if encoding == "utf-16" else "\ufeff"  # the utf-16 codec writes its own
+    path.write_bytes(f"{bom}Product Handle\r\nmug\r\n".encode(encoding))
+    with pytest.raises(CellError, match=re.escape("row 1: the file is UTF-16 text, not UTF-8; save it as UTF-8")):
         list(read_records(path))
 
 

@@ -166,6 +166,17 @@ class _RecordTooLong(Exception):
     """Raised by _BoundedLines (through csv.reader) when a record goes over its character budget."""
 
 
+class _NotUtf8(Exception):
+    """Raised by _BoundedLines on the first line holding bytes that are not UTF-8; ``args[0]``: the message."""
+
+
+# The file is decoded with "surrogateescape": a byte that is not UTF-8 becomes one of these (a strict
+# decoder never makes them), and is found on its own line. A strict decoder fails a whole 8 KiB block ahead
+# of it, which named a row hundreds of lines early.
+_UNDECODED = re.compile("[\udc80-\udcff]")
+_UTF16_BOMS = ("\udcff\udcfe", "\udcfe\udcff")
+
+
 class _BoundedLines:
     """The file's physical lines for csv.reader, never more than ``limit`` characters of one record in memory.
 
@@ -199,6 +210,11 @@ class _BoundedLines:
         self.last = line
         self.used += len(line)
         self.quotes += line.count('"')
+        if not line.isascii() and (undecoded := _UNDECODED.search(line)) is not None:
+            if line.startswith(_UTF16_BOMS):
+                raise _NotUtf8("the file is UTF-16 text, not UTF-8; save it as UTF-8")
+            byte = ord(undecoded.group()) - 0xDC00
+            raise _NotUtf8(f"the file is not UTF-8 text (byte 0x{byte:02X}); save it as UTF-8")
         if self.used - _line_break(line) > self.limit:  # a quoted field's line breaks count, the last one not
             raise _RecordTooLong
         return line
@@ -237,12 +253,13 @@ def read_records(path: Path) -> Iterator[Record]:
     ignored. A record over MAX_RECORD_CHARS or MAX_CELLS comes as a BadRecord in place of its cells.
     Raises CellError on bytes that are not UTF-8 or on a broken quote, naming the row.
     """
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+    with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         yield from read_stream(handle)
 
 
 def read_stream(handle: IO[str], *, max_chars: int = MAX_RECORD_CHARS, max_cells: int = MAX_CELLS) -> Iterator[Record]:
-    """``read_records`` of an open text file (opened with ``newline=""``)."""
+    """``read_records`` of an open text file (opened with ``newline=""`` and, to name the row of a byte that
+    is not UTF-8, ``errors="surrogateescape"``)."""
     if csv.field_size_limit() < max_chars:
         csv.field_size_limit(max_chars)  # one cell may take its whole record (the default is 128 KiB)
     lines = _BoundedLines(handle, max_chars)
@@ -272,7 +289,9 @@ def read_stream(handle: IO[str], *, max_chars: int = MAX_RECORD_CHARS, max_cells
                 yield number, BadRecord("too_many_cells", message)
             elif cells and (len(cells) > 1 or cells[0].strip()):
                 yield number, cells
-    except UnicodeDecodeError as error:
+    except _NotUtf8 as error:
+        raise CellError(f"row {number + 1}: {error.args[0]}") from None
+    except UnicodeDecodeError as error:  # a handle opened without surrogateescape
         raise CellError(f"row {number + 1}: the file is not UTF-8 text ({error.reason})") from None
     except csv.Error as error:
         raise CellError(f"row {number + 1}: the file is not valid CSV ({error})") from None

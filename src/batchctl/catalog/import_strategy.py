@@ -165,6 +165,10 @@ class ProductImportStrategy(BatchJobStrategy):
             f"There will be {p['create']} products created ({p['update']} updated). "
             f"{v['create']} variants will be created ({v['update']} updated).",
         )
+        if summary.rows == 0 and not summary.header_errors:
+            job.add_stat(
+                "product-import-empty", "No rows", "The file has a header but no rows: nothing will be imported."
+            )
         if summary.regions_to_create:
             names = ", ".join(summary.regions_to_create)
             job.add_stat("product-import-regions", "Regions to create", f"These regions will be created: {names}")
@@ -316,6 +320,11 @@ def _header(records: Iterator[Record], path: Path) -> Header:
     first = next(records, None)
     if first is None:
         raise ImportRefused(f"{path} is empty; it needs a header row (see `batchctl template product-import`)")
-    if isinstance(first[1], BadRecord):
-        raise ImportRefused(f"{path}: row {first[0]}, the header: {first[1].message}")
-    return parse_header(first[1])
+    number, names = first
+    if isinstance(names, BadRecord):
+        raise ImportRefused(f"{path}: row {number}, the header: {names.message}")
+    if any("\x00" in name for name in names):
+        # Refused here: a NUL in a column name would reach the job's errors, which PostgreSQL cannot store.
+        raise ImportRefused(f"{path}: row {number}, the header, holds a NUL character; it should hold column names")
+    names[0] = names[0].lstrip("\ufeff")  # a second byte-order mark (the first is the decoder's)
+    return parse_header(names)
