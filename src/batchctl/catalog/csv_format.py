@@ -170,10 +170,9 @@ class _NotUtf8(Exception):
     """Raised by _BoundedLines on the first line holding bytes that are not UTF-8; ``args[0]``: the message."""
 
 
-# The file is decoded with "surrogateescape": a byte that is not UTF-8 becomes one of these (a strict
-# decoder never makes them), and is found on its own line. A strict decoder fails a whole 8 KiB block ahead
-# of it, which named a row hundreds of lines early.
-_UNDECODED = re.compile("[\udc80-\udcff]")
+# The file is decoded with "surrogateescape": a byte that is not UTF-8 becomes a lone surrogate (which a
+# strict decoder never makes, and which cannot be encoded back), found on its own line. A strict decoder
+# fails a whole 8 KiB block ahead of it, which named a row hundreds of lines early.
 _UTF16_BOMS = ("\udcff\udcfe", "\udcfe\udcff")
 
 
@@ -210,11 +209,14 @@ class _BoundedLines:
         self.last = line
         self.used += len(line)
         self.quotes += line.count('"')
-        if not line.isascii() and (undecoded := _UNDECODED.search(line)) is not None:
-            if line.startswith(_UTF16_BOMS):
-                raise _NotUtf8("the file is UTF-16 text, not UTF-8; save it as UTF-8")
-            byte = ord(undecoded.group()) - 0xDC00
-            raise _NotUtf8(f"the file is not UTF-8 text (byte 0x{byte:02X}); save it as UTF-8")
+        if not line.isascii():
+            try:
+                line.encode()  # much faster than searching for the surrogates
+            except UnicodeEncodeError as error:
+                if line.startswith(_UTF16_BOMS):
+                    raise _NotUtf8("the file is UTF-16 text, not UTF-8; save it as UTF-8") from None
+                byte = ord(line[error.start]) - 0xDC00
+                raise _NotUtf8(f"the file is not UTF-8 text (byte 0x{byte:02X}); save it as UTF-8") from None
         if self.used - _line_break(line) > self.limit:  # a quoted field's line breaks count, the last one not
             raise _RecordTooLong
         return line
