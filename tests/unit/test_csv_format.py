@@ -19,6 +19,7 @@ from batchctl.catalog.csv_format import (
     MAX_RECORD_CHARS,
     BadRecord,
     CellError,
+    ReadMeter,
     encode_rows,
     format_amount,
     guard,
@@ -357,8 +358,8 @@ def test_the_errors_kept_are_capped_and_the_rest_counted() -> None:
 # -- bounds: a record's length and its cells -------------------------------------------------------------------
 
 
-def _read(text: str, **limits: int) -> list[tuple[int, Any]]:
-    return list(read_stream(io.StringIO(text, newline=""), **limits))
+def _read(text: str, max_chars: int = MAX_RECORD_CHARS, max_cells: int = MAX_CELLS) -> list[tuple[int, Any]]:
+    return list(read_stream(io.StringIO(text, newline=""), max_chars=max_chars, max_cells=max_cells))
 
 
 def test_a_record_over_the_line_cap_is_a_row_error_and_the_rest_is_read() -> None:
@@ -459,3 +460,25 @@ def test_a_record_of_exactly_the_cap_is_read_whatever_its_line_break() -> None:
         2,
         BadRecord("row_too_long", "the row is 6 characters long; at most 5 are allowed"),
     )
+
+
+def test_a_chunk_of_rows_is_bounded_by_their_characters_and_cells_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 5,000 rows of 1 MiB each would be 5 GB in one chunk: a chunk also ends at a budget of text and of cells.
+    from batchctl.catalog import import_strategy
+
+    monkeypatch.setattr(import_strategy, "CHECK_CHUNK_CHARS", 1000)
+    monkeypatch.setattr(import_strategy, "CHECK_CHUNK_CELLS", 60)
+    path = tmp_path / "rows.csv"
+    long_rows = "".join(f"long{i};{'x' * 300}\r\n" for i in range(10))  # 4 of them pass 1,000 characters
+    wide_rows = "".join(f"wide{i}" + ";" * 19 + "\r\n" for i in range(9))  # 3 of them reach 60 cells
+    path.write_text(f"h;t\r\n{long_rows}{wide_rows}", encoding="utf-8")
+    meter = ReadMeter()
+    records = read_records(path, meter)
+    next(records)
+    sizes = []
+    while chunk := import_strategy._next_chunk(records, meter):
+        sizes.append(len(chunk))
+    assert sizes == [4, 4, 5, 3, 3]  # 308 characters a long row; 20 cells a wide one (2 a long one)
+    assert meter.chars == path.stat().st_size

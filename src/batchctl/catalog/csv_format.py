@@ -162,6 +162,13 @@ class BadRecord:
 Record = tuple[int, list[str] | BadRecord]  # (row number, its cells, or why they were not read)
 
 
+@dataclass(slots=True)
+class ReadMeter:
+    """How many characters a reader has taken from its file so far, for a caller that bounds what it holds."""
+
+    chars: int = 0
+
+
 class _RecordTooLong(Exception):
     """Raised by _BoundedLines (through csv.reader) when a record goes over its character budget."""
 
@@ -186,8 +193,9 @@ class _BoundedLines:
     next call); ``skip_record`` then reads and drops the rest of the record, a bounded piece at a time.
     """
 
-    def __init__(self, handle: IO[str], limit: int) -> None:
+    def __init__(self, handle: IO[str], limit: int, meter: ReadMeter) -> None:
         self._readline = handle.readline
+        self.meter = meter
         self.limit = limit
         self.used = 0  # characters of the current record read so far
         self.quotes = 0  # quote marks among them
@@ -208,6 +216,7 @@ class _BoundedLines:
             raise StopIteration
         self.last = line
         self.used += len(line)
+        self.meter.chars += len(line)
         self.quotes += line.count('"')
         if not line.isascii():
             try:
@@ -248,7 +257,7 @@ def _line_break(piece: str) -> int:
     return 2 if piece[-2:] == "\r\n" else 1 if piece[-1:] in ("\r", "\n") else 0
 
 
-def read_records(path: Path) -> Iterator[Record]:
+def read_records(path: Path, meter: ReadMeter | None = None) -> Iterator[Record]:
     """Stream a CSV file as (row number, cells), numbered as a spreadsheet shows them: the header is row 1.
 
     Blank lines are skipped but keep their numbers (a spreadsheet shows them as empty rows). A BOM is
@@ -256,15 +265,21 @@ def read_records(path: Path) -> Iterator[Record]:
     Raises CellError on bytes that are not UTF-8 or on a broken quote, naming the row.
     """
     with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        yield from read_stream(handle)
+        yield from read_stream(handle, meter=meter)
 
 
-def read_stream(handle: IO[str], *, max_chars: int = MAX_RECORD_CHARS, max_cells: int = MAX_CELLS) -> Iterator[Record]:
+def read_stream(
+    handle: IO[str],
+    *,
+    max_chars: int = MAX_RECORD_CHARS,
+    max_cells: int = MAX_CELLS,
+    meter: ReadMeter | None = None,
+) -> Iterator[Record]:
     """``read_records`` of an open text file (opened with ``newline=""`` and, to name the row of a byte that
     is not UTF-8, ``errors="surrogateescape"``)."""
     if csv.field_size_limit() < max_chars:
         csv.field_size_limit(max_chars)  # one cell may take its whole record (the default is 128 KiB)
-    lines = _BoundedLines(handle, max_chars)
+    lines = _BoundedLines(handle, max_chars, meter or ReadMeter())
     number = 0
     try:
         try:

@@ -35,7 +35,7 @@ from typing import Any
 
 from batchctl.catalog.bulk import no_jit, paused_gc
 from batchctl.catalog.columns import FIXED_COLUMNS, Header, parse_header
-from batchctl.catalog.csv_format import BadRecord, CellError, Record, encode_rows, read_records
+from batchctl.catalog.csv_format import BadRecord, CellError, ReadMeter, Record, encode_rows, read_records
 from batchctl.catalog.import_apply import ImportApplier
 from batchctl.catalog.import_check import ImportChecker, Summary
 from batchctl.catalog.rows import ParsedRow, RowParser
@@ -46,6 +46,10 @@ from batchctl.strategy import BatchJobStrategy, Job
 CONTEXT_KEYS = ("file_key", "skip_bad_rows", "chunk_size")  # and "file", for file_key
 DEFAULT_CHUNK_SIZE = 5000
 CHECK_CHUNK = 5000
+# What one chunk of rows may hold besides: a record may take 1 MiB and 1,000 cells (csv_format), and
+# 5,000 such rows would be gigabytes. A chunk ends at whichever bound comes first.
+CHECK_CHUNK_CHARS = 16 << 20
+CHECK_CHUNK_CELLS = 500_000
 
 TEMPLATE_ROWS = (
     # A product with one option and one variant, priced in two currencies.
@@ -125,7 +129,8 @@ class ProductImportStrategy(BatchJobStrategy):
     def pre_process(self, job: Job) -> None:
         """Stream the file once: check and classify each row, spool the good ones, store counts and errors."""
         path = Path(job.context["file_key"])
-        records = _records(path)
+        meter = ReadMeter()
+        records = _records(path, meter)
         header = _header(records, path)
         checker = ImportChecker(header)
         spool = ops_path(job.files_dir, job.id)
@@ -140,7 +145,7 @@ class ProductImportStrategy(BatchJobStrategy):
                     parser = RowParser(header)
                     while True:
                         with paused_gc():
-                            kept = _check_chunk(job, records, parser, checker, out)
+                            kept = _check_chunk(job, records, meter, parser, checker, out)
                         if kept is None:
                             break
                         good += kept
@@ -248,10 +253,10 @@ class ProductImportStrategy(BatchJobStrategy):
 
 
 def _check_chunk(
-    job: Job, records: Iterator[Record], parser: RowParser, checker: ImportChecker, out: Any
+    job: Job, records: Iterator[Record], meter: ReadMeter, parser: RowParser, checker: ImportChecker, out: Any
 ) -> int | None:
     """Check the next chunk of rows and spool the good ones; how many were kept (None: no rows left)."""
-    chunk = list(itertools.islice(records, CHECK_CHUNK))
+    chunk = _next_chunk(records, meter)
     if not chunk:
         return None
     parsed = parser.parse_chunk(chunk)
@@ -307,9 +312,22 @@ def _spooled(source: Any, parser: RowParser) -> Iterator[ParsedRow]:
             yield parser.from_record(record)
 
 
-def _records(path: Path) -> Iterator[Record]:
+def _next_chunk(records: Iterator[Record], meter: ReadMeter) -> list[Record]:
+    """The next rows to check: CHECK_CHUNK of them, or fewer when they hold CHECK_CHUNK_CHARS or _CELLS."""
+    chunk: list[Record] = []
+    start, cells = meter.chars, 0
+    for record in records:
+        chunk.append(record)
+        if isinstance(record[1], list):
+            cells += len(record[1])
+        if len(chunk) >= CHECK_CHUNK or cells >= CHECK_CHUNK_CELLS or meter.chars - start >= CHECK_CHUNK_CHARS:
+            break
+    return chunk
+
+
+def _records(path: Path, meter: ReadMeter) -> Iterator[Record]:
     try:
-        yield from read_records(path)
+        yield from read_records(path, meter)
     except CellError as error:
         raise ImportRefused(f"{path}: {error}") from None
     except FileNotFoundError:
