@@ -188,9 +188,9 @@ class _BoundedLines:
 
     The reader pulls exactly the lines of one record before it returns it; ``start_record`` is then
     called and the count starts again. The count is of the record's characters but its final line
-    break. A line that would take the record over ``limit`` is read only up to a few characters over
-    it and raises _RecordTooLong out of the reader (which starts afresh at its
-    next call); ``skip_record`` then reads and drops the rest of the record, a bounded piece at a time.
+    break. A line that would take the record over ``limit`` is read only up to a few characters over it
+    and raises _RecordTooLong out of the reader (which starts afresh at its next call); ``skip_record``
+    then reads and drops the rest of the record, a bounded piece at a time.
     """
 
     def __init__(self, handle: IO[str], limit: int, meter: ReadMeter) -> None:
