@@ -3,7 +3,10 @@ backends."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
 import shutil
 import signal
 import uuid
@@ -420,3 +423,71 @@ def test_a_relative_path_is_copied_into_the_store_at_create(backend: Backend) ->
     assert os.path.isabs(context["file_name"])
     copy = Path(backend.env["BATCHCTL_FILES"]) / context["file_key"]
     assert copy.read_bytes() == (DATA / "medusa_template.csv").read_bytes()
+
+
+# Strings at the edge of the formula guard: quotes before a trigger or a plain number, triggers alone, a lone
+# quote, a plain number (left alone), and ones the CSV must quote. Each round trip once added a quote to '-5.
+TRICKY = ["'-5", "''x", "=1+1", "@a", "-", "'", "''", "'=1", "'hello", "-5", "+3.5", "+cmd", "\tx", "\rx", "x'"]
+TRICKY += ["-٣", '"', "=;\r\n", "''-5", "'+3.5"]
+
+
+def _tricky_catalog(backend: Backend) -> None:
+    """One product per tricky string: its handle, and (shifted) its title, description, material, variant texts."""
+    assert backend.cli("products", "seed", "--count", str(len(TRICKY)), "--variants", "1").code == 0
+    n = len(TRICKY)
+    with backend.database().transaction() as tx:
+        ids = [r["id"] for r in tx.execute("SELECT id FROM product ORDER BY id").all()]
+        for i, pid in enumerate(ids):
+            texts = {
+                "id": pid,
+                "handle": TRICKY[i],
+                "title": TRICKY[(i + 1) % n],
+                "subtitle": None if i % 3 == 0 else TRICKY[(i + 2) % n],  # empty is NULL: a CSV has no other
+                "description": TRICKY[(i + 3) % n],
+                "material": TRICKY[(i + 4) % n],
+            }
+            tx.execute(
+                "UPDATE product SET handle = :handle, title = :title, subtitle = :subtitle, "
+                "description = :description, material = :material WHERE id = :id",
+                texts,
+            )
+            tx.execute(
+                "UPDATE product_variant SET title = :title, sku = :sku, barcode = :barcode WHERE product_id = :id",
+                {"id": pid, "title": TRICKY[(i + 5) % n], "sku": f"{TRICKY[i]}|sku", "barcode": TRICKY[(i + 6) % n]},
+            )
+            tx.execute(
+                "UPDATE product_option_value SET value = :value WHERE variant_id IN "
+                "(SELECT id FROM product_variant WHERE product_id = :id)",
+                {"id": pid, "value": TRICKY[(i + 7) % n].strip() or "x"},  # option values are read stripped
+            )
+
+
+def _texts(backend: Backend) -> list[dict[str, Any]]:
+    with backend.database().transaction(write=False) as tx:
+        return tx.execute(
+            "SELECT p.id, p.handle, p.title, p.subtitle, p.description, p.material, v.title AS variant_title, "
+            "v.sku, v.barcode, (SELECT MIN(ov.value) FROM product_option_value ov WHERE ov.variant_id = v.id) "
+            "AS option_value FROM product p JOIN product_variant v ON v.product_id = p.id ORDER BY p.id"
+        ).all()
+
+
+def test_tricky_texts_survive_export_import_export_exactly(backend: Backend, empty_backend: Backend) -> None:
+    _tricky_catalog(backend)
+    originals = _texts(backend)
+    assert sorted(r["handle"] for r in originals) == sorted(TRICKY)
+    first = export(backend)
+    data = first.read_bytes()
+    # Guarded as the README says: one more quote before a quote or a trigger, plain numbers as they are.
+    assert b";'''-5;" in data and b";'''x;" in data and b";'=1+1;" in data and b";''';" in data
+    assert b";-5;" in data and b";'-;" in data
+    for cells in csv.reader(io.StringIO(data.decode(), newline=""), delimiter=";"):
+        for cell in cells:
+            assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r") or re.fullmatch(r"[+-][0-9]+(\.[0-9]+)?", cell)
+
+    job_id = create(empty_backend, "product-import", "-c", f"file={first}")
+    assert empty_backend.burst().code == 0
+    job = show(empty_backend, job_id)
+    assert job["status"] == "completed", job["result"]
+    assert _texts(empty_backend) == originals  # every value exactly, not one quote more or less
+    second = export(empty_backend)
+    assert second.read_bytes() == data

@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 
 from batchctl.catalog.bulk import no_jit, paused_gc
 from batchctl.catalog.columns import FIXED_COLUMNS, Header, parse_header
-from batchctl.catalog.csv_format import CellError, encode_rows, read_records_from
+from batchctl.catalog.csv_format import BadRecord, CellError, ReadMeter, Record, encode_rows, read_records_from
 from batchctl.catalog.import_apply import ImportApplier
 from batchctl.catalog.import_check import ImportChecker, Summary
 from batchctl.catalog.rows import ParsedRow, RowParser
@@ -50,6 +50,10 @@ from batchctl.strategy import BatchJobStrategy, Job
 CONTEXT_KEYS = ("file_key", "skip_bad_rows", "chunk_size")  # and "file", for file_key
 DEFAULT_CHUNK_SIZE = 5000
 CHECK_CHUNK = 5000
+# What one chunk of rows may hold besides: a record may take 1 MiB and 1,000 cells (csv_format), and
+# 5,000 such rows would be gigabytes. A chunk ends at whichever bound comes first.
+CHECK_CHUNK_CHARS = 16 << 20
+CHECK_CHUNK_CELLS = 500_000
 
 TEMPLATE_ROWS = (
     # A product with one option and one variant, priced in two currencies.
@@ -131,7 +135,8 @@ class ProductImportStrategy(BatchJobStrategy):
             self._check_file(job, source, name)
 
     def _check_file(self, job: Job, source: BinaryIO, name: str) -> None:
-        records = _records(source, name)
+        meter = ReadMeter()
+        records = _records(source, name, meter)
         header = _header(records, name)
         checker = ImportChecker(header)
         spool = job.track_file(spool_key(job.id), Role.SCRATCH)
@@ -145,7 +150,7 @@ class ProductImportStrategy(BatchJobStrategy):
                     parser = RowParser(header)
                     while True:
                         with paused_gc():
-                            kept = _check_chunk(job, records, parser, checker, out)
+                            kept = _check_chunk(job, records, meter, parser, checker, out)
                         if kept is None:
                             break
                         good += kept
@@ -170,6 +175,10 @@ class ProductImportStrategy(BatchJobStrategy):
             f"There will be {p['create']} products created ({p['update']} updated). "
             f"{v['create']} variants will be created ({v['update']} updated).",
         )
+        if summary.rows == 0 and not summary.header_errors:
+            job.add_stat(
+                "product-import-empty", "No rows", "The file has a header but no rows: nothing will be imported."
+            )
         if summary.regions_to_create:
             names = ", ".join(summary.regions_to_create)
             job.add_stat("product-import-regions", "Regions to create", f"These regions will be created: {names}")
@@ -249,10 +258,10 @@ class ProductImportStrategy(BatchJobStrategy):
 
 
 def _check_chunk(
-    job: Job, records: Iterator[tuple[int, list[str]]], parser: RowParser, checker: ImportChecker, out: Any
+    job: Job, records: Iterator[Record], meter: ReadMeter, parser: RowParser, checker: ImportChecker, out: Any
 ) -> int | None:
     """Check the next chunk of rows and spool the good ones; how many were kept (None: no rows left)."""
-    chunk = list(itertools.islice(records, CHECK_CHUNK))
+    chunk = _next_chunk(records, meter)
     if not chunk:
         return None
     parsed = parser.parse_chunk(chunk)
@@ -313,15 +322,35 @@ def _shown_name(job: Job) -> str:
     return str(job.context.get("file_name") or job.context.get("file_key"))
 
 
-def _records(source: BinaryIO, name: str) -> Iterator[tuple[int, list[str]]]:
+def _next_chunk(records: Iterator[Record], meter: ReadMeter) -> list[Record]:
+    """The next rows to check: CHECK_CHUNK of them, or fewer when they hold CHECK_CHUNK_CHARS or _CELLS."""
+    chunk: list[Record] = []
+    start, cells = meter.chars, 0
+    for record in records:
+        chunk.append(record)
+        if isinstance(record[1], list):
+            cells += len(record[1])
+        if len(chunk) >= CHECK_CHUNK or cells >= CHECK_CHUNK_CELLS or meter.chars - start >= CHECK_CHUNK_CHARS:
+            break
+    return chunk
+
+
+def _records(source: BinaryIO, name: str, meter: ReadMeter) -> Iterator[Record]:
     try:
-        yield from read_records_from(source)
+        yield from read_records_from(source, meter)
     except CellError as error:
         raise ImportRefused(f"{name}: {error}") from None
 
 
-def _header(records: Iterator[tuple[int, list[str]]], name: str) -> Header:
+def _header(records: Iterator[Record], name: str) -> Header:
     first = next(records, None)
     if first is None:
         raise ImportRefused(f"{name} is empty; it needs a header row (see `batchctl template product-import`)")
-    return parse_header(first[1])
+    number, names = first
+    if isinstance(names, BadRecord):
+        raise ImportRefused(f"{name}: row {number}, the header: {names.message}")
+    if any("\x00" in cell for cell in names):
+        # Refused here: a NUL in a column name would reach the job's errors, which PostgreSQL cannot store.
+        raise ImportRefused(f"{name}: row {number}, the header, holds a NUL character; it should hold column names")
+    names[0] = names[0].lstrip("\ufeff")  # a second byte-order mark (the first is the decoder's)
+    return parse_header(names)

@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batchctl.catalog.columns import FIXED_BY_KEY, Column, Header, PriceColumn, Problem
-from batchctl.catalog.csv_format import NO_DIVISION_CURRENCIES, CellError, parse_amount, parse_bool, parse_int, unguard
+from batchctl.catalog.csv_format import (
+    NO_DIVISION_CURRENCIES,
+    BadRecord,
+    CellError,
+    Record,
+    parse_amount,
+    parse_bool,
+    parse_int,
+    unguard,
+)
 from batchctl.catalog.products import PRODUCT_STATUSES
 
 TAG_MAX_LENGTH = 200
@@ -226,13 +235,17 @@ class RowParser:
             parsed.product = dict(zip(self._product_keys, product, strict=True))
         return parsed
 
-    def parse_chunk(self, records: Sequence[tuple[int, list[str]]]) -> list[ParsedRow]:
+    def parse_chunk(self, records: Sequence[Record]) -> list[ParsedRow]:
         """Data rows, in order; problems are collected on each ParsedRow, never raised."""
         width = self.width
         count = len(records)
         problems: list[list[Problem]] = [[] for _ in range(count)]
         rows: list[list[str]] = []
+        unread: list[tuple[int, BadRecord]] = []  # records too big to read: their one problem, nothing else
         for position, (_, cells) in enumerate(records):
+            if isinstance(cells, BadRecord):
+                unread.append((position, cells))
+                cells = [""] * width
             if len(cells) < width:
                 cells = cells + [""] * (width - len(cells))
             elif len(cells) > width:
@@ -286,6 +299,8 @@ class RowParser:
                 any(cells) and any(cell.strip() for cell in cells)
                 for cells in zip(*[columns[i] for i in self._variant_indexes], strict=True)
             ]
+        for position, bad in unread:
+            problems[position][:] = [Problem("", bad.code, bad.message)]
         return [
             ParsedRow(*fields)
             for fields in zip(
