@@ -167,8 +167,19 @@ NUMERIC_SETTINGS = [
     "BATCHCTL_RECONCILE_INTERVAL",
 ]
 ENV_TEXT = st.text(st.characters(blacklist_characters="\x00", codec="utf-8"), max_size=30)  # no NUL in environ
+
+
+def _fits_environ(text: str) -> bool:
+    """What a process can be given as a setting: no NUL, and encodable (as os.environ encodes it)."""
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 SETTINGS = st.one_of(
-    st.tuples(st.sampled_from(NUMERIC_SETTINGS), SECONDS.filter(lambda text: "\x00" not in text) | ENV_TEXT),
+    st.tuples(st.sampled_from(NUMERIC_SETTINGS), SECONDS.filter(_fits_environ) | ENV_TEXT),
     st.tuples(st.just("BATCHCTL_USER"), ENV_TEXT),
 )
 # CSV cells: Medusa-ish values, separators, quotes, formula triggers and line breaks inside cells.
