@@ -21,7 +21,7 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Exit once no job needs a worker.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each job step.")] = False,
 ) -> None:
-    """Run Huey consumers that pre-process and process jobs (SIGTERM: finish the chunk, hand back, exit 0).
+    """Run Huey consumers that pre-process and process jobs (Ctrl-C, SIGTERM, SIGHUP: finish the chunk, exit 0).
 
     Example: batchctl worker --concurrency 4
     """
