@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from batchctl import creation, lifecycle, store
+from batchctl import bounds, creation, lifecycle, store
 from batchctl.db import Row, utcnow
 from batchctl.errors import BadInput, InvalidTransition, StatusUnreachable, WaitTimeout
 from batchctl.lifecycle import JobStatus
@@ -143,8 +143,8 @@ def get_job(rt: Runtime, job_id: str) -> Row:
 
 def list_jobs(rt: Runtime, selection: store.JobFilter) -> tuple[list[Row], int]:
     """A page of jobs and how many match in all."""
-    if selection.limit < 0 or selection.offset < 0:
-        raise BadInput("--limit and --offset must be >= 0")
+    bounds.LIMIT.check("limit", selection.limit)
+    bounds.OFFSET.check("offset", selection.offset)
     if selection.order.lstrip("-") not in store.ORDERABLE:
         raise BadInput(
             f"cannot order by {selection.order!r}; use one of: " + ", ".join(f"{c}, -{c}" for c in store.ORDERABLE)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import inspect
 import re
 
+from batchctl import bounds
+from batchctl.errors import BadInput
 from batchctl.strategy import BatchJobStrategy
 
 # Letters, digits and . _ : -, as a shell word and a URL segment; the column holds 100 characters.
@@ -37,9 +39,10 @@ def problem(strategy_class: type[BatchJobStrategy]) -> str | None:
         value = getattr(strategy_class, attribute)
         if not isinstance(value, str):
             return f"class {name} has {attribute} {value!r}; it must be a string"
-    attempts = strategy_class.max_attempts
-    if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= 1000:
-        return f"class {name} has max_attempts {attempts!r}; it must be a whole number from 1 to 1000"
+    try:
+        bounds.ATTEMPTS.check("max_attempts", strategy_class.max_attempts)
+    except BadInput as refused:
+        return f"class {name}: {refused}"
     for hook, arguments in HOOKS.items():
         wrong = _hook_problem(strategy_class, hook, arguments)
         if wrong is not None:

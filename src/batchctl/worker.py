@@ -22,7 +22,7 @@ from typing import Any
 
 from huey.consumer import Consumer, ConsumerStopped
 
-from batchctl import leases, presence, schedules
+from batchctl import bounds, leases, presence, schedules
 from batchctl.config import Settings, mask_url
 from batchctl.db import utcnow
 from batchctl.errors import BackendUnavailable
@@ -44,7 +44,7 @@ class Worker:
 
     def __init__(self, settings: Settings, *, concurrency: int = 1, burst: bool = False) -> None:
         self.settings = settings
-        self.concurrency = concurrency
+        self.concurrency = bounds.CONCURRENCY.check("concurrency", concurrency)
         self.burst = burst
         runtime = Runtime(settings, checkpoint_commits=True)
         self.db = runtime.db

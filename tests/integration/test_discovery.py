@@ -433,7 +433,10 @@ MISBEHAVING = {
         STRATEGY_HEAD + '    batch_type = "fine"\n\n    def should_retry(self, job):\n        return True\n',
         "should_retry(self, job, error)",
     ),
-    "attempts-zero": (STRATEGY_HEAD + '    batch_type = "fine"\n    max_attempts = 0\n', "max_attempts 0"),
+    "attempts-zero": (
+        STRATEGY_HEAD + '    batch_type = "fine"\n    max_attempts = 0\n',
+        "max_attempts must be a whole number from 1 to 1000, got 0",
+    ),
 }
 
 

@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
+from batchctl import bounds
 from batchctl.cli import render
+from batchctl.cli.options import bounded
 from batchctl.cli.runtime import client
 from batchctl.errors import BadInput
 
@@ -17,7 +19,9 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 
 
 def worker(
-    concurrency: Annotated[int, typer.Option("--concurrency", "-n", help="Jobs run at once in this process.")] = 1,
+    concurrency: Annotated[
+        int, bounded(bounds.CONCURRENCY, "Jobs run at once in this process.", "--concurrency", "-n")
+    ] = 1,
     burst: Annotated[bool, typer.Option("--burst", help="Exit once no job needs a worker.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each job step.")] = False,
 ) -> None:
@@ -25,8 +29,6 @@ def worker(
 
     Example: batchctl worker --concurrency 4
     """
-    if concurrency < 1:
-        raise BadInput("--concurrency must be >= 1")
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from batchctl import bounds
 from batchctl.cli import render
-from batchctl.cli.options import ContextFileOption, ContextOption, JobType, PairsOption
+from batchctl.cli.options import ContextFileOption, ContextOption, JobType, PairsOption, bounded
 from batchctl.cli.runtime import client
 from batchctl.errors import BadInput, JobEndedBadly
 
@@ -135,8 +136,8 @@ def list_(
     ] = None,
     created_after: Annotated[str | None, typer.Option(help="ISO-8601 time or an age like 12h.")] = None,
     created_before: Annotated[str | None, typer.Option(help="ISO-8601 time or an age like 12h.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many jobs.")] = 10,
-    offset: Annotated[int, typer.Option(help="Skip this many jobs first.")] = 0,
+    limit: Annotated[int, bounded(bounds.LIMIT, "At most this many jobs.")] = 10,
+    offset: Annotated[int, bounded(bounds.OFFSET, "Skip this many jobs first.")] = 0,
     order: Annotated[str, typer.Option(help="Sort field, '-' for descending.")] = "-created_at",
     as_json: JsonOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the ids.")] = False,
