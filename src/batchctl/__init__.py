@@ -27,6 +27,7 @@ __all__ = [
     "Jobs",
     "NotFound",
     "NotOwner",
+    "StatusUnreachable",
     "WaitTimeout",
     "__version__",
     "boolean",
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
         JobCanceled,
         NotFound,
         NotOwner,
+        StatusUnreachable,
         WaitTimeout,
     )
     from batchctl.events import Event
@@ -77,6 +79,7 @@ _LAZY = {
     "NotOwner": "batchctl.errors",
     "BackendUnavailable": "batchctl.errors",
     "WaitTimeout": "batchctl.errors",
+    "StatusUnreachable": "batchctl.errors",
     "connect": "batchctl.client",
     "Jobs": "batchctl.client",
     "BatchJob": "batchctl.client",

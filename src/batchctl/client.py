@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from batchctl import service
 from batchctl.config import Settings
 from batchctl.db import Row, to_datetime
+from batchctl.errors import StatusUnreachable
 from batchctl.events import Event, freeze
 from batchctl.lifecycle import JobStatus
 from batchctl.runtime import Runtime
@@ -264,15 +265,21 @@ class Jobs:
         poll: float = 0.1,
         on_change: Callable[[BatchJob], None] | None = None,
     ) -> BatchJob:
-        """Block until the job has reached ``for_status`` (default: until it ends) or has ended.
+        """Block until the job has reached ``for_status`` (or one of several; default: until it ends).
 
-        Returns the job then: check ``job.status`` to tell a job that reached the status from one that
-        ended first. ``WaitTimeout`` after ``timeout`` seconds; ``on_change`` sees each new state.
+        Returns the job then (also when it went through the status between two polls). A job that ends
+        without reaching it raises ``StatusUnreachable`` (its ``job`` is the job as it ended); a timeout
+        that is not a finite number >= 0 is ``BadInput``; ``WaitTimeout`` after ``timeout`` seconds;
+        ``on_change`` sees each new state.
         """
         callback = None if on_change is None else (lambda row: on_change(BatchJob.from_row(row)))
-        row = service.wait_for(
-            self.runtime, job_id, _statuses(for_status), timeout=timeout, poll=poll, on_change=callback
-        )
+        try:
+            row = service.wait_for(
+                self.runtime, job_id, _statuses(for_status), timeout=timeout, poll=poll, on_change=callback
+            )
+        except StatusUnreachable as ended:
+            ended.job = BatchJob.from_row(ended.job)
+            raise
         return BatchJob.from_row(row)
 
     def events(self, job_id: str, *, after: int = 0, follow: bool = False, poll: float = 0.2) -> Iterator[Event]:

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from batchctl import bounds
 from batchctl.errors import BadInput
 
 APP_NAME = "batchctl"
@@ -24,8 +25,8 @@ def _data_dir() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
-def float_env(name: str, default: float) -> float:
-    """A positive number of seconds from the environment variable ``name`` (``default`` when unset)."""
+def float_env(name: str, default: float, *, high: float = bounds.MAX_SECONDS) -> float:
+    """A number of seconds in (0, ``high``] from the environment variable ``name`` (``default`` when unset)."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -35,7 +36,15 @@ def float_env(name: str, default: float) -> float:
         raise BadInput(f"{name} must be a number of seconds, got {raw!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise BadInput(f"{name} must be a finite number of seconds greater than 0, got {raw!r}")
-    return value
+    return bounds.seconds(name, value, high=high)
+
+
+def int_env(name: str, default: int, bound: bounds.Bound) -> int:
+    """A whole number in ``bound`` from the environment variable ``name`` (``default`` when unset or empty)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return bound.parse(name, raw)
 
 
 def files_root(raw: str | Path | None, data_dir: Path) -> Path:
@@ -55,9 +64,7 @@ def _max_attempts() -> int | None:
     raw = os.environ.get("BATCHCTL_MAX_ATTEMPTS")
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadInput(f"BATCHCTL_MAX_ATTEMPTS must be a whole number >= 1, got {raw!r}")
-    return int(raw)
+    return bounds.ATTEMPTS.parse("BATCHCTL_MAX_ATTEMPTS", raw)
 
 
 def _redis_url() -> str | None:
@@ -114,6 +121,13 @@ class Settings:
     retry_base_seconds: float
     # ./subscribers and BATCHCTL_SUBSCRIBERS (os.pathsep-separated), loaded by workers like strategies.
     subscriber_paths: tuple[Path, ...] = (Path("subscribers"),)
+
+    def __post_init__(self) -> None:
+        # Also for settings made in code (``connect(lease_seconds=…)``), not only from the environment.
+        for name in ("lease_seconds", "poll_interval", "reconcile_interval", "retry_base_seconds"):
+            bounds.seconds(name, getattr(self, name))
+        if self.max_attempts is not None:
+            bounds.ATTEMPTS.check("max_attempts", self.max_attempts)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -98,5 +98,19 @@ class JobEndedBadly(BatchctlError):
     exit_code = 1
 
 
+class StatusUnreachable(JobEndedBadly):
+    """The awaited batch job ended without reaching the status it was awaited for, and now never will.
+
+    ``job`` is the job as it ended (a row in the service layer, a ``BatchJob`` from the client),
+    ``ended`` its final status and ``awaited`` the statuses that were waited for.
+    """
+
+    def __init__(self, message: str, *, job: Any, ended: str, awaited: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.job = job
+        self.ended = ended
+        self.awaited = awaited
+
+
 class SubscriberLoadError(BadInput):
     """A subscriber could not be loaded."""

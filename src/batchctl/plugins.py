@@ -7,6 +7,7 @@ one line that names the file or the package (exit 2), never a traceback wall.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import sys
@@ -71,12 +72,22 @@ def python_files(path: Path, kind: PluginKind, *, explicit: bool) -> Iterator[Pa
 
 
 def import_file(path: Path, kind: PluginKind) -> ModuleType:
-    """Import one user file under a private module name; errors become one clear line."""
+    """Import one user file under a private module name; errors become one clear line.
+
+    What the file prints while it is imported goes to stderr, so that ``--json`` output stays JSON; a
+    file that exits (``sys.exit``) or interrupts itself at import is refused like one that raises.
+    (``os._exit`` ends the process on the spot: nothing can report that one.)
+    """
     resolved = path.resolve()
     digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
     name = f"{kind.module_prefix}.{resolved.stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
+    try:
+        with resolved.open("rb"):  # a directory named *.py, a dangling link, a file we may not read
+            pass
+    except OSError as error:
+        raise kind.error(f"{kind.noun} file {path} cannot be read: {error.strerror or error}") from error
     spec = importlib.util.spec_from_file_location(name, resolved)
     if spec is None or spec.loader is None:
         raise kind.error(f"{kind.noun} file {path} cannot be imported")
@@ -85,13 +96,24 @@ def import_file(path: Path, kind: PluginKind) -> ModuleType:
     # Let a plugin import helper modules that sit beside it.
     sys.path.insert(0, str(resolved.parent))
     try:
-        spec.loader.exec_module(module)
-    except Exception as error:
+        with contextlib.redirect_stdout(sys.stderr):
+            spec.loader.exec_module(module)
+    except BaseException as error:  # also SystemExit and KeyboardInterrupt: neither may end batchctl silently
         del sys.modules[name]
-        raise kind.error(f"{kind.noun} file {path} failed to import: {type(error).__name__}: {error}") from error
+        raise kind.error(f"{kind.noun} file {path} failed to import: {_describe(error)}") from error
     finally:
         sys.path.remove(str(resolved.parent))
     return module
+
+
+def _describe(error: BaseException) -> str:
+    """What an import raised, in one line."""
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r}) at import; a plugin module must not exit"
+    if isinstance(error, KeyboardInterrupt):
+        return "KeyboardInterrupt raised at import"
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from batchctl import plugins
+from batchctl import plugins, strategy_checks
 from batchctl.errors import StrategyLoadError, UnknownType
 from batchctl.strategy import BatchJobStrategy
 
@@ -63,7 +63,11 @@ class Registry:
         return info
 
 
-def _info(strategy_class: type[BatchJobStrategy], source: str, origin: str) -> StrategyInfo:
+def _info(strategy_class: type[BatchJobStrategy], source: str, origin: str, where: str) -> StrategyInfo:
+    """The registry entry of a strategy class; ``where`` names the file or package in the refusal."""
+    problem = strategy_checks.problem(strategy_class)
+    if problem is not None:
+        raise StrategyLoadError(f"{where}: {problem}")
     batch_type = strategy_class.batch_type
     return StrategyInfo(
         batch_type=batch_type,
@@ -86,7 +90,8 @@ def strategies_in(module: ModuleType) -> list[type[BatchJobStrategy]]:
             and issubclass(value, BatchJobStrategy)
             and value is not BatchJobStrategy
             and value.__module__ == module.__name__
-            and value.batch_type
+            # A class that sets no batch_type is a base for others; one that sets it (even to "") is meant.
+            and (value.batch_type or "batch_type" in vars(value))
         ):
             found.append(value)
     return found
@@ -96,7 +101,7 @@ def _load_builtins(registry: Registry) -> None:
     for target in BUILTINS.values():
         module_name, _, class_name = target.partition(":")
         strategy_class = getattr(importlib.import_module(module_name), class_name)
-        registry.register(_info(strategy_class, "built-in", module_name))
+        registry.register(_info(strategy_class, "built-in", module_name, f"built-in strategy {target}"))
 
 
 def _load_entry_points(registry: Registry) -> None:
@@ -109,7 +114,8 @@ def _load_entry_points(registry: Registry) -> None:
                     f"strategy entry point {entry_point.name!r} of package {entry_point.package} "
                     "is not a BatchJobStrategy subclass or a module of them"
                 )
-            registry.register(_info(strategy_class, f"package {entry_point.package}", entry_point.value))
+            where = f"strategy entry point {entry_point.name!r} of package {entry_point.package}"
+            registry.register(_info(strategy_class, f"package {entry_point.package}", entry_point.value, where))
 
 
 def _load_folders(registry: Registry, strategy_paths: Iterable[Path]) -> None:
@@ -121,6 +127,7 @@ def _load_folders(registry: Registry, strategy_paths: Iterable[Path]) -> None:
                 f"strategy file {found.path} defines no BatchJobStrategy subclass with a batch_type"
             )
         for strategy_class in classes:
+            info = _info(strategy_class, f"folder {found.folder}", str(found.path), f"strategy file {found.path}")
             clash = seen.get((found.folder, strategy_class.batch_type))
             if clash is not None:
                 raise StrategyLoadError(
@@ -128,7 +135,7 @@ def _load_folders(registry: Registry, strategy_paths: Iterable[Path]) -> None:
                     f"{clash} and {found.path}; keep one"
                 )
             seen[(found.folder, strategy_class.batch_type)] = found.path
-            registry.register(_info(strategy_class, f"folder {found.folder}", str(found.path)))
+            registry.register(info)
 
 
 def load_registry(strategy_paths: Iterable[Path], *, entry_points: bool = True) -> Registry:

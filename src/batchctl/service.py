@@ -5,18 +5,18 @@ Each takes the Runtime and, where ownership matters, the acting ``user`` (the se
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from batchctl import creation, files, lifecycle, store
+from batchctl import bounds, creation, files, lifecycle, store
 from batchctl.db import Row, utcnow
-from batchctl.errors import BadInput, InvalidTransition, WaitTimeout
+from batchctl.errors import BadInput, InvalidTransition, StatusUnreachable, WaitTimeout
 from batchctl.lifecycle import JobStatus
 from batchctl.runtime import Runtime
-from batchctl.storable import MAX_JSON_INT
 
 JOB_ID = re.compile(r"^batch_[0-9A-HJKMNP-TV-Z]{26}$")
 
@@ -161,9 +161,8 @@ def get_job(rt: Runtime, job_id: str) -> Row:
 
 def list_jobs(rt: Runtime, selection: store.JobFilter) -> tuple[list[Row], int]:
     """A page of jobs and how many match in all."""
-    if not (0 <= selection.limit <= MAX_JSON_INT and 0 <= selection.offset <= MAX_JSON_INT):
-        # Beyond 64 bits sqlite3 raises OverflowError; no database has that many rows anyway.
-        raise BadInput(f"--limit and --offset must be between 0 and {MAX_JSON_INT}")
+    bounds.LIMIT.check("limit", selection.limit)
+    bounds.OFFSET.check("offset", selection.offset)
     if selection.order.lstrip("-") not in store.ORDERABLE:
         raise BadInput(
             f"cannot order by {selection.order!r}; use one of: " + ", ".join(f"{c}, -{c}" for c in store.ORDERABLE)
@@ -212,6 +211,35 @@ def has_reached(row: Mapping[str, Any], status: JobStatus) -> bool:
     return row["status"] == status or row.get(status.timestamp_column) is not None
 
 
+def check_timeout(timeout: float | None, *, option: str = "timeout") -> float | None:
+    """A wait's timeout: None (no limit) or a finite number of seconds >= 0, else BadInput."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout < 0:
+        raise BadInput(
+            f"{option} must be a finite number of seconds >= 0 (omit it to wait without limit), got {timeout!r}"
+        )
+    return float(timeout)
+
+
+def unreachable(row: Mapping[str, Any], statuses: Collection[JobStatus]) -> StatusUnreachable | None:
+    """The error for a job that ended without reaching any of ``statuses`` (None while it may still reach one).
+
+    Only an ended job is past hope: every status may still come after an active one (a retry of a
+    failed job aside, which is a new start that ``wait`` does not wait for).
+    """
+    status = JobStatus(row["status"])
+    if not statuses or not status.is_terminal or any(has_reached(row, target) for target in statuses):
+        return None
+    awaited = tuple(target.value for target in JobStatus if target in statuses)
+    return StatusUnreachable(
+        f"{row['id']} ended {status.value}; it can no longer reach {' or '.join(awaited)}",
+        job=row,
+        ended=status.value,
+        awaited=awaited,
+    )
+
+
 def wait_for(
     rt: Runtime,
     job_id: str,
@@ -221,11 +249,15 @@ def wait_for(
     poll: float = 0.1,
     on_change: Callable[[Row], None] | None = None,
 ) -> Row:
-    """Poll until the job has reached one of ``statuses`` or ended; WaitTimeout after ``timeout`` seconds.
+    """Poll until the job has reached one of ``statuses`` (default: until it ends); return it then.
 
-    A status the job passed between two polls counts as reached (its timestamp is set).
+    A status the job passed between two polls counts as reached (its timestamp is set). A job that ends
+    without reaching any of ``statuses`` raises StatusUnreachable (exit 1); WaitTimeout after ``timeout``.
     """
     check_job_id(job_id)
+    timeout = check_timeout(timeout)
+    if isinstance(poll, bool) or not isinstance(poll, int | float) or not math.isfinite(poll) or poll <= 0:
+        raise BadInput(f"poll must be a finite number of seconds > 0, got {poll!r}")
     deadline = None if timeout is None else time.monotonic() + timeout
     last_seen: tuple[Any, ...] | None = None
     while True:
@@ -235,7 +267,12 @@ def wait_for(
             on_change(row)
         last_seen = seen
         status = JobStatus(row["status"])
-        if status.is_terminal or any(has_reached(row, target) for target in statuses):
+        if any(has_reached(row, target) for target in statuses):
+            return row
+        if status.is_terminal:
+            refusal = unreachable(row, statuses)
+            if refusal is not None:
+                raise refusal
             return row
         if deadline is not None and time.monotonic() >= deadline:
             raise WaitTimeout(f"timed out after {timeout:g}s waiting for {job_id} (status {status.value})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from batchctl import bounds
 from batchctl.errors import BadInput
 
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -16,10 +17,11 @@ def parse_age(text: str, *, option: str, error: type[BadInput] = BadInput) -> ti
     match = _AGE.match(text.strip())
     if not match:
         raise error(f"{option}: {text!r} is not an age; use a number and a unit, like 90s, 15m, 12h or 30d")
-    try:
-        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    except OverflowError:
-        raise error(f"{option}: {text!r} is too long an age; use at most {timedelta.max.days}d") from None
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    # Capped well inside datetime's years 1..9999, so that now ± the age never overflows (prune, --every).
+    if seconds > bounds.MAX_AGE_DAYS * 86400:
+        raise error(f"{option}: {text!r} is too long an age; use at most {bounds.MAX_AGE_DAYS}d (100 years)")
+    return timedelta(seconds=seconds)
 
 
 def parse_moment(text: str, *, option: str, now: datetime | None = None, error: type[BadInput] = BadInput) -> datetime:

@@ -17,11 +17,12 @@ import signal
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from types import FrameType
 from typing import Any
 
 from huey.consumer import Consumer, ConsumerStopped
 
-from batchctl import leases, presence, schedules
+from batchctl import bounds, leases, presence, schedules
 from batchctl.config import Settings, mask_url
 from batchctl.db import utcnow
 from batchctl.errors import BackendUnavailable
@@ -36,6 +37,8 @@ from batchctl.subscribers.registry import load_subscribers
 
 log = logging.getLogger("batchctl.worker")
 SCHEDULE_INTERVAL = 1.0  # seconds between two looks for due schedule ticks
+# Every signal that asks a worker to stop stops it the same graceful way (see Worker._on_stop_signal).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class Worker:
@@ -43,7 +46,7 @@ class Worker:
 
     def __init__(self, settings: Settings, *, concurrency: int = 1, burst: bool = False) -> None:
         self.settings = settings
-        self.concurrency = concurrency
+        self.concurrency = bounds.CONCURRENCY.check("concurrency", concurrency)
         self.burst = burst
         runtime = Runtime(settings, checkpoint_commits=True)
         self.db = runtime.db
@@ -59,6 +62,8 @@ class Worker:
         self.worker_id = leases.new_token()
         self.enqueue_error: str | None = None
         self.deliverer = Deliverer(settings, self.db, load_subscribers(settings.subscriber_paths))
+        self.stop_signal: int | None = None
+        self.joining = False  # the consumer is waiting for the running jobs to hand back
 
     def _handle(self, event: str, job_id: str) -> None:
         with self._busy_lock:
@@ -151,7 +156,7 @@ class Worker:
         except BaseException:
             log.exception("%s died; stopping the worker", threading.current_thread().name)
             self.stop.set()
-            os.kill(os.getpid(), signal.SIGTERM)  # the consumer's graceful stop: running chunks commit
+            # The consumer's loop sees the stop event and stops gracefully: running chunks commit.
 
     # -- running ------------------------------------------------------------------------------------------------
 
@@ -164,8 +169,32 @@ class Worker:
                 return False
         return self.deliverer.backlog() == 0
 
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        """SIGINT, SIGTERM and SIGHUP: finish the running chunk, hand the job back, record the exit, exit 0.
+
+        Huey's own handlers differ: SIGINT stops without waiting (the running job stays leased until its
+        lease runs out) and SIGHUP re-executes the process (whose presence row is then never closed).
+        A second stop signal during the graceful stop interrupts it: the job's lease then runs out.
+        """
+        if self.stop_signal is not None:
+            if self.joining:  # raised where Huey's graceful join expects it, and nowhere else
+                raise KeyboardInterrupt
+            return
+        self.stop_signal = signum
+        log.info("received %s: stopping after the running chunks", signal.Signals(signum).name)
+        self.stop.set()
+
     def run(self) -> None:
-        """Run until SIGINT/SIGTERM (graceful: the running chunk commits, the job is handed back)."""
+        """Run until SIGINT, SIGTERM or SIGHUP (graceful: the running chunk commits, the job is handed back)."""
+        # Installed before anything is registered, so that no signal leaves a presence row behind.
+        previous = {signum: signal.signal(signum, self._on_stop_signal) for signum in STOP_SIGNALS}
+        try:
+            self._run()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _run(self) -> None:
         self.deliverer.register()
         threads = [
             threading.Thread(target=self._dispatch_loop, name="batchctl-dispatcher", daemon=True),
@@ -196,10 +225,10 @@ class Worker:
             initial_delay=min(0.01, self.settings.poll_interval),
             backoff=1.5,
             max_delay=self.settings.poll_interval,
-            graceful_signal="TERM",
         )
         try:
-            consumer.run()
+            if not self.stop.is_set():
+                consumer.run()
         finally:
             self.stop.set()
             for thread in threads:
@@ -219,11 +248,21 @@ class _BatchctlConsumer(Consumer):  # type: ignore[misc]
         self._worker = worker
         self._drained_checks = 0
 
+    def _set_signal_handlers(self) -> None:
+        """Keep batchctl's handlers (Worker.run): every stop signal sets the worker's stop event."""
+
     def stop(self, graceful: bool = False) -> None:
         self._worker.stop.set()
-        super().stop(graceful=graceful)
+        self._worker.joining = graceful
+        try:
+            super().stop(graceful=graceful)
+        finally:
+            self._worker.joining = False
 
     def loop(self, health_check_ts: float | None = None) -> float | None:
+        if self._worker.stop.is_set():  # a stop signal, or a side thread that died
+            self.stop(graceful=True)
+            raise ConsumerStopped()
         result: float | None = super().loop(health_check_ts)
         if self._worker.burst:
             try:

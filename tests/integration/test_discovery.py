@@ -406,3 +406,121 @@ def test_a_missing_default_strategies_folder_is_fine_but_an_explicit_one_is_not(
     assert "noop" in registry.load_registry([tmp_path / "absent"], entry_points=False).by_type
     with pytest.raises(StrategyLoadError, match=r"not a folder or a \.py file"):
         registry.load_registry([tmp_path / "absent", tmp_path / "also-absent"], entry_points=False)
+
+
+# -- strategy files that misbehave at import or define a broken class ----------------------------------------
+
+STRATEGY_HEAD = "from batchctl import BatchJobStrategy\n\n\nclass Broken(BatchJobStrategy):\n"
+# file source -> what the one line must say besides the file's path
+MISBEHAVING = {
+    "exits-3": ("import sys\n\nsys.exit(3)\n", "sys.exit(3)"),
+    "exits-0": ("raise SystemExit(0)\n", "sys.exit(0)"),
+    "interrupts": ("raise KeyboardInterrupt\n", "KeyboardInterrupt"),
+    "type-not-a-string": (STRATEGY_HEAD + "    batch_type = 5\n", "batch_type 5"),
+    "type-empty": (STRATEGY_HEAD + '    batch_type = ""\n', "batch_type ''"),
+    "type-with-spaces": (STRATEGY_HEAD + '    batch_type = "my export"\n', "batch_type 'my export'"),
+    "type-too-long": (STRATEGY_HEAD + f'    batch_type = "{"x" * 101}"\n', "at most 100 characters"),
+    "identifier-not-a-string": (
+        STRATEGY_HEAD + '    batch_type = "fine"\n    identifier = ["x"]\n',
+        "identifier ['x']",
+    ),
+    "hook-not-a-method": (STRATEGY_HEAD + '    batch_type = "fine"\n    process = None\n', "process is None"),
+    "hook-without-job": (
+        STRATEGY_HEAD + '    batch_type = "fine"\n\n    def process(self):\n        pass\n',
+        "process(self) cannot be called as process(self, job)",
+    ),
+    "retry-hook-short": (
+        STRATEGY_HEAD + '    batch_type = "fine"\n\n    def should_retry(self, job):\n        return True\n',
+        "should_retry(self, job, error)",
+    ),
+    "attempts-zero": (
+        STRATEGY_HEAD + '    batch_type = "fine"\n    max_attempts = 0\n',
+        "max_attempts must be a whole number from 1 to 1000, got 0",
+    ),
+}
+
+
+def misbehaving_folder(tmp_path: Path, case: str) -> tuple[Path, Path]:
+    source, _ = MISBEHAVING[case]
+    folder = folder_with(tmp_path, "mine", {"bad.py": source})
+    return folder, folder / "bad.py"
+
+
+@pytest.mark.parametrize("case", sorted(MISBEHAVING))
+@pytest.mark.parametrize("command", [("strategies", "--json"), ("create", "--type", "noop", "-q")], ids=lambda c: c[0])
+def test_a_misbehaving_strategy_file_is_one_line_exit_2_naming_it(
+    backend: Backend, tmp_path: Path, case: str, command: tuple[str, ...]
+) -> None:
+    folder, path = misbehaving_folder(tmp_path, case)
+
+    result = backend.cli(*command, env={"BATCHCTL_STRATEGIES": str(folder)})
+
+    assert result.code == 2, (result.stdout, result.stderr)
+    line = only_line(result.stderr)
+    assert line.startswith(f"error: strategy file {path}")
+    assert MISBEHAVING[case][1] in line
+    assert result.stdout == ""
+    assert backend.cli("list", "--json").json()["count"] == 0
+
+
+@pytest.mark.parametrize("case", ["exits-3", "interrupts", "type-not-a-string", "hook-without-job"])
+def test_a_worker_refuses_a_misbehaving_strategy_file_in_one_line(backend: Backend, tmp_path: Path, case: str) -> None:
+    # A real process: a SystemExit or KeyboardInterrupt at import would otherwise decide the exit code.
+    folder, path = misbehaving_folder(tmp_path, case)
+    result = backend.run("worker", "--burst", env={"BATCHCTL_STRATEGIES": str(folder)})
+    assert result.code == 2, (result.stdout, result.stderr)
+    line = only_line(result.stderr)
+    assert line.startswith(f"error: strategy file {path}") and MISBEHAVING[case][1] in line
+    assert backend.cli("workers", "--all", "--json").json()["workers"] == []  # it never started
+
+
+@pytest.mark.parametrize("kind", ["directory", "dangling-link"])
+def test_a_strategy_path_that_cannot_be_read_is_one_line_exit_2(backend: Backend, tmp_path: Path, kind: str) -> None:
+    # Running as root, a chmod 000 file is still readable; a directory or a dangling link named *.py is not.
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    bad = folder / "bad.py"
+    if kind == "directory":
+        bad.mkdir()
+    else:
+        bad.symlink_to(tmp_path / "gone.py")
+    for command in (("strategies", "--json"), ("create", "--type", "noop", "-q")):
+        result = backend.cli(*command, env={"BATCHCTL_STRATEGIES": str(folder)})
+        assert result.code == 2, (result.stdout, result.stderr)
+        assert only_line(result.stderr).startswith(f"error: strategy file {bad} cannot be read: ")
+        assert result.stdout == ""
+
+
+CHATTY = 'print("loading my strategies...")\n' + strategy_source("chatty")
+
+
+def test_what_a_strategy_file_prints_at_import_goes_to_stderr(backend: Backend, tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, "mine", {"chatty.py": CHATTY})
+    env = {"BATCHCTL_STRATEGIES": str(folder)}
+    for run in (backend.cli, backend.run):  # in-process, and a real process (its file descriptor 1)
+        listed = run("strategies", "--json", env=env)
+        assert listed.code == 0, listed.stderr
+        assert "chatty" in {entry["type"] for entry in listed.json()["strategies"]}  # still JSON
+        assert "loading my strategies..." in listed.stderr
+        created = run("create", "--type", "chatty", "-q", env=env)
+        assert created.code == 0, created.stderr
+        assert created.stdout.strip().startswith("batch_") and len(created.stdout.split()) == 1
+
+
+def test_a_base_class_without_a_batch_type_is_not_a_strategy(tmp_path: Path) -> None:
+    # Only a class that sets batch_type itself (even to "") is meant as a strategy.
+    source = strategy_source("child", "Child").replace(
+        "class Child(BatchJobStrategy):", "class Base(BatchJobStrategy):\n    pass\n\n\nclass Child(Base):"
+    )
+    folder = folder_with(tmp_path, "mine", {"family.py": source})
+    loaded = registry.load_registry([tmp_path / "absent", folder], entry_points=False)
+    assert loaded.get("child").strategy_class.__name__ == "Child"
+    assert "" not in loaded.by_type
+
+
+def test_an_entry_point_with_a_broken_class_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = type("Spaced", (BatchJobStrategy,), {"batch_type": "has space"})
+    install_entry_points(monkeypatch, FakeEntryPoint("spaced", "acme:Spaced", broken, FakeDist("acme")))
+    with pytest.raises(StrategyLoadError) as refused:
+        registry.load_registry([])
+    assert str(refused.value).startswith("strategy entry point 'spaced' of package acme: class Spaced")

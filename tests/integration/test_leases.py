@@ -1,10 +1,12 @@
-"""Leases: a killed worker's job is resumed from its checkpoint, SIGTERM hands a job back, replayed
+"""Leases: a killed worker's job is resumed from its checkpoint, SIGINT/SIGTERM/SIGHUP hand a job back, replayed
 wake-ups do nothing. Real worker processes, both backends."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
+
+import pytest
 
 from batchctl.worker import Worker
 from tests.conftest import Backend, wait_until
@@ -34,26 +36,43 @@ def test_a_killed_worker_s_job_resumes_from_its_checkpoint(backend: Backend) -> 
     assert resumes[0]["checkpoint"] >= checkpoint and resumes[0]["attempt"] == 2
 
 
-def test_sigterm_finishes_the_chunk_hands_the_job_back_and_exits_0(backend: Backend) -> None:
+# A lease far longer than the waits below: a job that completes within them was handed back, not left to expire.
+LONG_LEASE = {"BATCHCTL_LEASE_SECONDS": "120"}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_stop_signal_finishes_the_chunk_hands_the_job_back_and_exits_0(
+    backend: Backend, signum: signal.Signals
+) -> None:
+    # SIGINT is Ctrl-C; SIGHUP used to re-execute the worker (Huey's restart), leaving a ghost in `workers`.
     job_id = backend.cli("create", "--type", "test-chunks", "-c", "count=60", "-c", "sleep=0.05", "-q").stdout.strip()
-    worker = backend.start_worker()
+    worker = backend.start_worker(env=LONG_LEASE)
     wait_until(lambda: advanced(backend, job_id) >= 3)
-    worker.send_signal(signal.SIGTERM)
+    worker.send_signal(signum)
     try:
-        assert worker.wait(timeout=20) == 0
+        assert worker.wait(timeout=30) == 0, backend.worker_log
     except subprocess.TimeoutExpired:
         worker.kill()
         raise
     handed_back = show(backend, job_id)
     assert handed_back["status"] == "processing"
+    assert handed_back["worker"] is None
+    with backend.database().transaction(write=False) as tx:
+        lease = tx.execute("SELECT lease_until FROM batch_job WHERE id = :id", {"id": job_id}).scalar()
+    assert lease is None
     stopped_at = handed_back["result"]["advancement_count"]
     assert 3 <= stopped_at < 60
     assert committed_chunks(backend, job_id) == list(range(stopped_at))
+    # No ghost: the stopped worker is not listed as alive, and is listed as stopped with --all.
+    assert backend.cli("workers", "--json", env=LONG_LEASE).json()["workers"] == []
+    everyone = backend.cli("workers", "--all", "--json", env=LONG_LEASE).json()["workers"]
+    assert len(everyone) == 1 and everyone[0]["stopped_at"] is not None
 
-    # The lease was released, not left to expire: a new worker with the default 30 s lease takes over at once.
-    backend.start_worker()
-    assert backend.cli("wait", job_id, "--timeout", "20").code == 0
+    # The lease was released, not left to run out: a new worker takes over long before 120 s.
+    backend.start_worker(env=LONG_LEASE)
+    assert backend.cli("wait", job_id, "--timeout", "60").code == 0
     assert committed_chunks(backend, job_id) == list(range(60))
+    assert show(backend, job_id)["attempts"] == 2
 
 
 def test_replayed_and_duplicated_wake_ups_do_nothing(backend: Backend) -> None:

@@ -23,7 +23,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("api", ("batchctl.client", "batchctl.worker")),
     ("use cases", ("batchctl.service", "batchctl.operations", "batchctl.runner", "batchctl.schedule_service")),
     ("core", ()),
-    ("storage", ("batchctl.db", "batchctl.config", "batchctl.errors")),
+    # bounds: the ranges of numbers, with only errors beneath it, so that config can check settings with it.
+    ("storage", ("batchctl.db", "batchctl.config", "batchctl.errors", "batchctl.bounds")),
 ]
 CORE = next(index for index, (name, _) in enumerate(LAYERS) if name == "core")
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ulid import ULID
 
+from batchctl import bounds
 from batchctl.catalog.queries import ensure_collections, ensure_regions, ensure_values, select_in
 from batchctl.db import Tx, utcnow
 from batchctl.errors import BadInput
@@ -44,8 +45,8 @@ def _insert_sql(table: str, columns: str) -> str:
 
 def seed_products(tx: Tx, count: int, *, variants: int = 2) -> int:
     """Insert ``count`` draft products with ``variants`` variants each; return how many were added."""
-    if count < 0 or variants < 0:
-        raise BadInput("--count and --variants must be >= 0")
+    bounds.SEED_COUNT.check("--count", count)
+    bounds.SEED_VARIANTS.check("--variants", variants)
     collections = ensure_collections(tx, COLLECTIONS)
     types = ensure_values(tx, "product_type", TYPES)
     tags = ensure_values(tx, "product_tag", TAGS)

@@ -10,7 +10,9 @@ from typing import Annotated
 
 import typer
 
+from batchctl import bounds
 from batchctl.cli import render
+from batchctl.cli.options import bounded
 from batchctl.cli.runtime import client
 from batchctl.errors import BadInput
 
@@ -18,16 +20,16 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 
 
 def worker(
-    concurrency: Annotated[int, typer.Option("--concurrency", "-n", help="Jobs run at once in this process.")] = 1,
+    concurrency: Annotated[
+        int, bounded(bounds.CONCURRENCY, "Jobs run at once in this process.", "--concurrency", "-n")
+    ] = 1,
     burst: Annotated[bool, typer.Option("--burst", help="Exit once no job needs a worker.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each job step.")] = False,
 ) -> None:
-    """Run Huey consumers that pre-process and process jobs (SIGTERM: finish the chunk, hand back, exit 0).
+    """Run Huey consumers that pre-process and process jobs (Ctrl-C, SIGTERM, SIGHUP: finish the chunk, exit 0).
 
     Example: batchctl worker --concurrency 4
     """
-    if concurrency < 1:
-        raise BadInput("--concurrency must be >= 1")
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

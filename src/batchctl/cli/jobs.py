@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from batchctl import bounds
 from batchctl.cli import render
-from batchctl.cli.options import ContextFileOption, ContextOption, JobType, PairsOption
+from batchctl.cli.options import ContextFileOption, ContextOption, JobType, PairsOption, bounded
 from batchctl.cli.runtime import client
 from batchctl.errors import BadInput, JobEndedBadly
 
@@ -188,8 +189,8 @@ def list_(
     ] = None,
     created_after: Annotated[str | None, typer.Option(help="ISO-8601 time or an age like 12h.")] = None,
     created_before: Annotated[str | None, typer.Option(help="ISO-8601 time or an age like 12h.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many jobs.")] = 10,
-    offset: Annotated[int, typer.Option(help="Skip this many jobs first.")] = 0,
+    limit: Annotated[int, bounded(bounds.LIMIT, "At most this many jobs.")] = 10,
+    offset: Annotated[int, bounded(bounds.OFFSET, "Skip this many jobs first.")] = 0,
     order: Annotated[str, typer.Option(help="Sort field, '-' for descending.")] = "-created_at",
     as_json: JsonOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the ids.")] = False,
@@ -251,24 +252,25 @@ def wait(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Block until the job reaches STATUS or ends; exit 1 if it ended failed or canceled, 124 on timeout.
+    """Block until the job reaches STATUS (or ends); exit 1 if it ended failed/canceled or can no longer reach STATUS.
 
     Example: batchctl wait $ID --for pre_processed --timeout 60
     """
+    from batchctl.errors import StatusUnreachable
     from batchctl.lifecycle import JobStatus
-    from batchctl.service import parse_status
+    from batchctl.service import check_timeout, parse_status
 
-    if timeout is not None and not timeout >= 0:  # NaN fails every comparison
-        raise BadInput("--timeout must be a number of seconds >= 0")
+    check_timeout(timeout, option="--timeout")
     target = parse_status(for_status, option="--for") if for_status is not None else None
-    job = client().wait(job_id, for_status=target, timeout=timeout)
+    try:
+        job = client().wait(job_id, for_status=target, timeout=timeout)
+    except StatusUnreachable as ended:  # printed like any job that ended, then exit 1 with the reason
+        if not quiet:
+            _print_job(ended.job, as_json=as_json, quiet=False)
+        raise
     if not quiet:
         _print_job(job, as_json=as_json, quiet=False)
-    if target is not None:
-        if job.has_reached(target):
-            return
-        raise JobEndedBadly(f"batch job {job_id} ended {job.status.value} before reaching {target.value}")
-    if job.status is not JobStatus.COMPLETED:
+    if target is None and job.status is not JobStatus.COMPLETED:
         raise JobEndedBadly(f"batch job {job_id} ended {job.status.value}")
 
 

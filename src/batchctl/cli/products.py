@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
+from batchctl import bounds
 from batchctl.cli import render
+from batchctl.cli.options import bounded
 from batchctl.cli.runtime import client
 
 products_app = typer.Typer(help="The demo product catalog that the product strategies work on.", no_args_is_help=True)
@@ -14,8 +16,8 @@ products_app = typer.Typer(help="The demo product catalog that the product strat
 
 @products_app.command("seed")
 def products_seed(
-    count: Annotated[int, typer.Option(help="How many draft products to add.")] = 100,
-    variants: Annotated[int, typer.Option(help="Variants per product.")] = 2,
+    count: Annotated[int, bounded(bounds.SEED_COUNT, "How many draft products to add.")] = 100,
+    variants: Annotated[int, bounded(bounds.SEED_VARIANTS, "Variants per product.")] = 2,
 ) -> None:
     """Add draft products (with variants) to the demo catalog.
 

@@ -6,13 +6,14 @@ from typing import Annotated
 
 import typer
 
+from batchctl import bounds
+from batchctl.cli.options import bounded
 from batchctl.cli.runtime import client
-from batchctl.errors import BadInput
 
 
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.", envvar="BATCHCTL_HOST")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.", envvar="BATCHCTL_PORT")] = 9000,
+    port: Annotated[int, bounded(bounds.PORT, "Port to listen on.", "--port", envvar="BATCHCTL_PORT")] = 9000,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
 ) -> None:
     """Serve the Admin HTTP API (Medusa v1's /admin/batch-jobs routes); SIGTERM drains requests, then exits 0.
@@ -20,8 +21,6 @@ def serve(
     Example: batchctl serve --port 9000
     Then: curl -H "x-medusa-access-token: $TOKEN" localhost:9000/admin/batch-jobs
     """
-    if not 0 < port < 65536:
-        raise BadInput(f"--port must be between 1 and 65535, got {port}")
     # The server stack is imported here only: every other command starts without it.
     from batchctl.http.server import run_server
 

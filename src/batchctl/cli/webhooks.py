@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from batchctl import bounds
 from batchctl.cli import render
+from batchctl.cli.options import bounded
 from batchctl.cli.runtime import client
 from batchctl.errors import BadInput
 
@@ -30,7 +32,7 @@ def add(
         bool, typer.Option("--secret-stdin", help="Read the signing secret from stdin instead of generating one.")
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer.")] = 10.0,
-    max_attempts: Annotated[int, typer.Option(help="Tries before an event is parked.")] = 8,
+    max_attempts: Annotated[int, bounded(bounds.ATTEMPTS, "Tries before an event is parked.")] = 8,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Add a webhook for events from now on; a generated secret is printed this once and never again.
@@ -102,7 +104,7 @@ def test(
 @app.command("deliveries")
 def deliveries(
     webhook_id: Annotated[str, typer.Argument(metavar="ID")],
-    limit: Annotated[int, typer.Option(help="How many attempts, newest first.")] = 50,
+    limit: Annotated[int, bounded(bounds.LIMIT, "How many attempts, newest first.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The webhook's delivery log: each attempt's status code, latency, outcome and next try.

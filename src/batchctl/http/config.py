@@ -5,17 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from batchctl.config import float_env
-from batchctl.errors import BadInput
+from batchctl import bounds
+from batchctl.config import float_env, int_env
 
-
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadInput(f"{name} must be a whole number >= 1, got {raw!r}")
-    return int(raw)
+# Sizes in bytes up to a TiB; counts and seconds up to a million and a year.
+_BYTES = bounds.Bound(1, 1 << 40)
+_COUNT = bounds.Bound(1, 1_000_000)
+_SECONDS = bounds.Bound(1, int(bounds.MAX_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -43,16 +39,16 @@ class ServerConfig:
         )
         return cls(
             cors_origins=origins,
-            max_body_bytes=_int_env("BATCHCTL_HTTP_MAX_BODY", cls.max_body_bytes),
-            max_upload_bytes=_int_env("BATCHCTL_HTTP_MAX_UPLOAD", cls.max_upload_bytes),
-            max_page_size=_int_env("BATCHCTL_HTTP_MAX_PAGE", cls.max_page_size),
+            max_body_bytes=int_env("BATCHCTL_HTTP_MAX_BODY", cls.max_body_bytes, _BYTES),
+            max_upload_bytes=int_env("BATCHCTL_HTTP_MAX_UPLOAD", cls.max_upload_bytes, _BYTES),
+            max_page_size=int_env("BATCHCTL_HTTP_MAX_PAGE", cls.max_page_size, _COUNT),
             request_timeout=float_env("BATCHCTL_HTTP_TIMEOUT", cls.request_timeout),
-            session_seconds=_int_env("BATCHCTL_HTTP_SESSION_SECONDS", cls.session_seconds),
-            download_url_seconds=_int_env("BATCHCTL_HTTP_DOWNLOAD_SECONDS", cls.download_url_seconds),
-            login_failures_per_account=_int_env("BATCHCTL_HTTP_LOGIN_FAILURES", cls.login_failures_per_account),
-            login_failures_per_address=_int_env(
-                "BATCHCTL_HTTP_LOGIN_FAILURES_PER_ADDRESS", cls.login_failures_per_address
+            session_seconds=int_env("BATCHCTL_HTTP_SESSION_SECONDS", cls.session_seconds, _SECONDS),
+            download_url_seconds=int_env("BATCHCTL_HTTP_DOWNLOAD_SECONDS", cls.download_url_seconds, _SECONDS),
+            login_failures_per_account=int_env("BATCHCTL_HTTP_LOGIN_FAILURES", cls.login_failures_per_account, _COUNT),
+            login_failures_per_address=int_env(
+                "BATCHCTL_HTTP_LOGIN_FAILURES_PER_ADDRESS", cls.login_failures_per_address, _COUNT
             ),
-            token_failures_per_address=_int_env("BATCHCTL_HTTP_TOKEN_FAILURES", cls.token_failures_per_address),
+            token_failures_per_address=int_env("BATCHCTL_HTTP_TOKEN_FAILURES", cls.token_failures_per_address, _COUNT),
             throttle_window=float_env("BATCHCTL_HTTP_THROTTLE_WINDOW", cls.throttle_window),
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from batchctl import bounds
 from batchctl.db import Row, utcnow
 from batchctl.errors import BadInput, NotFound
 from batchctl.runtime import Runtime
@@ -16,6 +17,7 @@ from batchctl.subscribers import cursors, webhooks
 from batchctl.subscribers.api import check_events
 
 WEBHOOK_PREFIX = "wh_"
+WEBHOOK_MAX_TIMEOUT = 300.0  # seconds a webhook may take to answer (webhooks add --timeout)
 
 
 @dataclass(frozen=True)
@@ -104,10 +106,8 @@ class Subscriptions:
             names = check_events(events)
         except ValueError as error:
             raise BadInput(f"--events: {error}") from None
-        if timeout <= 0:
-            raise BadInput(f"--timeout must be greater than 0, got {timeout}")
-        if max_attempts < 1:
-            raise BadInput(f"--max-attempts must be >= 1, got {max_attempts}")
+        bounds.seconds("--timeout", timeout, high=WEBHOOK_MAX_TIMEOUT)
+        bounds.ATTEMPTS.check("--max-attempts", max_attempts)
         if secret is not None and not secret.strip():
             raise BadInput("the secret read from stdin is empty; give one, or leave out --secret-stdin")
         secret = secret.strip() if secret is not None else webhooks.new_secret()
@@ -159,6 +159,7 @@ class Subscriptions:
 
     def deliveries(self, webhook_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
         """The webhook's delivery log, newest attempt first."""
+        bounds.LIMIT.check("--limit", limit)
         self._get_webhook(webhook_id)
         with self.runtime.db.transaction(write=False) as tx:
             rows = tx.execute(
