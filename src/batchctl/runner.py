@@ -96,8 +96,25 @@ class Runner:
         self.active.add(job_id, token)
         try:
             self._run_claimed(row, token, pre_process=pre_process)
+        except BackendUnavailable:
+            raise  # an outage: the lease runs out and the job resumes when the database is back
+        except Exception as error:
+            self._fail_refused_write(row, token, error)
         finally:
             self.active.discard(job_id)
+
+    def _fail_refused_write(self, row: Row, token: str, error: Exception) -> None:
+        """A write of the runner's own was refused, and not for an outage (a constraint, a trigger, a value the
+        database rejects that ``storable`` does not know of): it would be refused again at every lease, so
+        the job fails now with the error, keeping what was stored. One log line, no traceback loop."""
+        first_line = (_message(error).splitlines() or [""])[0]
+        log.warning(
+            "%s: the database refused a write: %s: %s; failing the job", row["id"], type(error).__name__, first_line
+        )
+        job = self._job(row, token)
+        job.discard_unwritten()
+        job.add_error(f"the database refused a write: {_message(error)}", code=type(error).__name__)
+        self._transition(job, token, lifecycle.FAIL, {"lease_until": None})
 
     def _run_claimed(self, row: Row, token: str, *, pre_process: bool) -> None:
         job = self._job(row, token)

@@ -170,3 +170,15 @@ def test_an_export_of_70000_handles_runs_and_leaves_the_database_free(backend: B
     assert Path(job["result"]["file_key"]).exists()
     assert worker.poll() is None  # still running: nothing took the worker down
     assert "unavailable" not in backend.worker_log
+
+
+def test_a_write_of_the_worker_s_own_that_the_database_refuses_fails_the_job_once(backend: Backend) -> None:
+    job_id = create(backend, "--type", "test-refused-completion")
+    burst = backend.burst()
+    assert burst.code == 0, burst.stderr
+    job = show(backend, job_id)
+    assert job["status"] == "failed", job
+    assert job["attempts"] == 1
+    assert "completion refused by a trigger" in job["result"]["errors"][-1]["message"]
+    assert "Traceback" not in burst.stderr
+    assert burst.stderr.count("the database refused a write") == 1

@@ -138,3 +138,28 @@ class RefusedStatement(BatchJobStrategy):
             else:
                 tx.execute("SELECT * FROM no_such_table")
             job.advance(1)
+
+
+class RefusedCompletion(BatchJobStrategy):
+    """Installs a trigger that refuses to mark any job completed, so the worker's own last write is refused."""
+
+    batch_type = "test-refused-completion"
+
+    def process(self, job: Job) -> None:
+        with job.transaction() as tx:
+            if tx.dialect == "postgresql":
+                tx.execute(
+                    "CREATE FUNCTION refuse_completion() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.status = 'completed' THEN RAISE EXCEPTION 'completion refused by a trigger'; END IF; "
+                    "RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+                tx.execute(
+                    "CREATE TRIGGER refuse_completion BEFORE UPDATE ON batch_job "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_completion()"
+                )
+            else:
+                tx.execute(
+                    "CREATE TRIGGER refuse_completion BEFORE UPDATE ON batch_job WHEN NEW.status = 'completed' "
+                    "BEGIN SELECT RAISE(ABORT, 'completion refused by a trigger'); END"
+                )
+            job.advance(1)
