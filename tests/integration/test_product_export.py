@@ -244,12 +244,13 @@ def test_a_failed_export_removes_its_file_and_a_retry_writes_it_whole(backend: B
     assert backend.burst().code == 0
     expected = Path(show(backend, reference)["result"]["file_key"]).read_bytes()
 
-    job_id = create(backend, "-c", "chunk_size=1")
+    # 300 chunks: enough to break it mid-way, few enough that a loaded machine runs the retry in time.
+    job_id = create(backend, "-c", "chunk_size=10")
     backend.start_worker()
-    wait_until(lambda: (show(backend, job_id)["result"] or {}).get("advancement_count", 0) >= 10)
+    wait_until(lambda: (show(backend, job_id)["result"] or {}).get("advancement_count", 0) >= 20)
     path = Path(show(backend, job_id)["result"]["file_key"])
     execute(backend, "ALTER TABLE product_variant RENAME TO product_variant_gone")  # the next chunk's query fails
-    assert backend.cli("wait", job_id, "--timeout", "60").code == 1
+    assert backend.cli("wait", job_id, "--timeout", "120").code == 1
     failed = show(backend, job_id)
     assert failed["status"] == "failed"
     assert "product_variant" in failed["result"]["errors"][-1]["message"]
@@ -258,7 +259,7 @@ def test_a_failed_export_removes_its_file_and_a_retry_writes_it_whole(backend: B
 
     execute(backend, "ALTER TABLE product_variant_gone RENAME TO product_variant")
     assert backend.cli("retry", job_id, "-q").code == 0
-    assert backend.cli("wait", job_id, "--timeout", "60").code == 0
+    assert backend.cli("wait", job_id, "--timeout", "120").code == 0
     final = show(backend, job_id)
     assert path.read_bytes() == expected
     assert final["result"]["advancement_count"] == final["result"]["count"] == 3000
