@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("api", ("batchctl.client", "batchctl.worker")),
     ("use cases", ("batchctl.service", "batchctl.operations", "batchctl.runner", "batchctl.schedule_service")),
     ("core", ()),
-    ("storage", ("batchctl.db", "batchctl.config", "batchctl.errors")),
+    ("storage", ("batchctl.db", "batchctl.config", "batchctl.masking", "batchctl.errors")),
 ]
 CORE = next(index for index, (name, _) in enumerate(LAYERS) if name == "core")
 
