@@ -36,7 +36,7 @@ from tests.conftest import BATCHCTL, Backend
 
 SPECIAL = "/@%:#?"
 # Any character an environment variable can hold: printable or not, with the URL's special ones favoured.
-ANY_CHAR = st.one_of(st.sampled_from(SPECIAL), st.characters(exclude_categories=("Cs",), exclude_characters="\x00"))
+ANY_CHAR = st.one_of(st.sampled_from(SPECIAL), st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
 PASSWORDS = st.text(ANY_CHAR, min_size=1, max_size=24)
 REFERENCE = "Rf9kZ2wqRef"  # a password that appears nowhere in batchctl's output
 
