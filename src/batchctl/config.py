@@ -73,6 +73,10 @@ def _redis_url() -> str | None:
 def _user() -> str:
     explicit = os.environ.get("BATCHCTL_USER")
     if explicit:
+        try:
+            explicit.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 (Python keeps them as surrogates)
+            raise BadInput(f"BATCHCTL_USER {explicit!r} is not valid UTF-8; give the name in UTF-8") from None
         return explicit
     try:
         return getpass.getuser()

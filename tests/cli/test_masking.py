@@ -100,6 +100,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 # -- the parser and the mask -------------------------------------------------------------------------------
 
 
+@settings(deadline=None)  # no timing: the machine is shared
 @given(PASSWORDS)
 def test_the_userinfo_ends_at_the_last_at_sign(password: str) -> None:
     for url in postgres_urls(password):
@@ -117,6 +118,7 @@ def test_the_userinfo_ends_at_the_last_at_sign(password: str) -> None:
         assert unquote(read.password or "") == password_of(url)
 
 
+@settings(deadline=None)  # no timing: the machine is shared
 @given(PASSWORDS)
 def test_mask_text_removes_every_spelling_from_any_text(password: str) -> None:
     url = postgres_urls(password)[1]

@@ -28,7 +28,8 @@ _TRAILING_BACKSLASHES = re.compile(r"\\+$")
 
 
 def _unsafe(char: str) -> bool:
-    return char in _INVISIBLE or unicodedata.category(char) == "Cc"
+    # Cc: C0, DEL and C1; Cs: a lone surrogate (bytes that were not UTF-8), which no stream can encode.
+    return char in _INVISIBLE or unicodedata.category(char) in ("Cc", "Cs")
 
 
 def _shown(char: str) -> str:
