@@ -85,29 +85,34 @@ def progress_text(result: Mapping[str, Any] | None) -> str:
     return f"{advanced}/{count if count is not None else '?'} ({percent})"
 
 
+def _value(value: object) -> str:
+    """A user value for markup: secrets masked first (escaping could split one), then escaped."""
+    return esc(mask_text(str(value)))
+
+
 def job_lines(job: Mapping[str, Any]) -> list[str]:
     """A job for people: the headline, then details."""
-    lines = [f"[bold]{esc(job['id'])}[/]  {esc(job['type'])}  {status_markup(esc(job['status']))}"]
+    lines = [f"[bold]{_value(job['id'])}[/]  {_value(job['type'])}  {status_markup(_value(job['status']))}"]
     dry = "  (dry run)" if job["dry_run"] else ""
-    lines.append(f"  created by {esc(job['created_by'])} at {esc(job['created_at'])}{dry}")
+    lines.append(f"  created by {_value(job['created_by'])} at {_value(job['created_at'])}{dry}")
     for column in ("pre_processed_at", "confirmed_at", "processing_at", "completed_at", "failed_at", "canceled_at"):
         if job.get(column):
-            lines.append(f"  {column.removesuffix('_at').replace('_', ' ')} at {esc(job[column])}")
-    lines.append(f"  context: {esc(json.dumps(job['context'], sort_keys=True))}")
+            lines.append(f"  {column.removesuffix('_at').replace('_', ' ')} at {_value(job[column])}")
+    lines.append(f"  context: {_value(json.dumps(job['context'], sort_keys=True))}")
     result = job.get("result")
     if result:
-        lines.append(f"  progress: {esc(progress_text(result))}")
+        lines.append(f"  progress: {_value(progress_text(result))}")
         for stat in result.get("stat_descriptors", []):
-            lines.append(f"  {esc(stat['name'])}: {esc(stat['message'])}")
+            lines.append(f"  {_value(stat['name'])}: {_value(stat['message'])}")
         if result.get("file_key"):
-            lines.append(f"  file: {esc(result['file_key'])} ({esc(result.get('file_size', '?'))} bytes)")
+            lines.append(f"  file: {_value(result['file_key'])} ({_value(result.get('file_size', '?'))} bytes)")
         for error in result.get("errors", []):
-            where = f" (row {esc(error['row'])})" if error.get("row") is not None else ""
-            lines.append(f"  [red]error[/]{where}: {esc(error['message'])}")
+            where = f" (row {_value(error['row'])})" if error.get("row") is not None else ""
+            lines.append(f"  [red]error[/]{where}: {_value(error['message'])}")
     if job.get("attempts", 0) > 1:
-        lines.append(f"  attempts: {esc(job['attempts'])}")
+        lines.append(f"  attempts: {_value(job['attempts'])}")
     if job["status"] == "pre_processed" and job["dry_run"]:
-        lines.append(f"  waiting for: batchctl confirm {esc(job['id'])}")
+        lines.append(f"  waiting for: batchctl confirm {_value(job['id'])}")
     return lines
 
 
