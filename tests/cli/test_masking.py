@@ -249,3 +249,12 @@ def test_workers_and_create_warnings_show_no_redis_password(backend: Backend, sp
             assert "redis://:***@" in done.stdout
     warned = backend.run("create", "--type", "noop", env=env)
     assert "warning: the queue is unavailable to every worker" in warned.stderr
+
+
+def test_the_jwt_secret_and_a_remembered_webhook_secret_are_masked_in_any_text() -> None:
+    from batchctl.masking import remember
+
+    jwt = "j0" * 20
+    remember("whsec_Xq81zzTopSecret")  # what `webhooks add --secret-stdin` does with the secret it reads
+    with environment({"BATCHCTL_JWT_SECRET": jwt}):
+        assert mask_text(f"a {jwt} b whsec_Xq81zzTopSecret c") == "a *** b *** c"
