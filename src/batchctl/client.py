@@ -387,6 +387,10 @@ def connect(
             f"connect() got unknown setting {unknown[0]!r}; expected one of: {', '.join(sorted(_SETTING_NAMES))}"
         )
     overrides: dict[str, Any] = dict(settings)
+    from batchctl.masking import remember_url
+
+    remember_url(database_url)  # what fails later must not print these passwords either
+    remember_url(redis_url)
     if database_url is not None:
         from batchctl.db import parse_url
 

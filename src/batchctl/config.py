@@ -5,12 +5,14 @@ from __future__ import annotations
 import getpass
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from batchctl import bounds
 from batchctl.errors import BadInput
+from batchctl.masking import driver_url, mask_text, mask_url, url_secrets
+
+__all__ = ["Settings", "float_env", "mask_url"]
 
 APP_NAME = "batchctl"
 
@@ -75,13 +77,14 @@ def _redis_url() -> str | None:
 
     problem = None
     try:
-        parts = urlsplit(url)
+        # Checked as the driver will read it: a raw '#' or '/' in the password must not end the host part.
+        parts = urlsplit(driver_url(url))
         if parts.scheme not in ("redis", "rediss", "unix"):
             problem = "the scheme must be redis://, rediss:// or unix://"
         else:
             parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
     except ValueError as error:
-        problem = str(error)
+        problem = mask_text(str(error), url_secrets(url))
     if problem:
         raise BadInput(f"BATCHCTL_REDIS_URL {mask_url(url)!r} is not a valid Redis URL: {problem}")
     return url
@@ -90,6 +93,10 @@ def _redis_url() -> str | None:
 def _user() -> str:
     explicit = os.environ.get("BATCHCTL_USER")
     if explicit:
+        try:
+            explicit.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 (Python keeps them as surrogates)
+            raise BadInput(f"BATCHCTL_USER {explicit!r} is not valid UTF-8; give the name in UTF-8") from None
         return explicit
     try:
         return getpass.getuser()
@@ -151,15 +158,3 @@ class Settings:
             retry_base_seconds=float_env("BATCHCTL_RETRY_BASE_SECONDS", 1.0),
             subscriber_paths=_paths_env("subscribers", "BATCHCTL_SUBSCRIBERS"),
         )
-
-
-_PASSWORD_IN_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@")
-
-
-_PASSWORD_IN_QUERY = re.compile(r"(?i)(?P<key>[?&](?:password|pass|pwd)=)[^&]*")
-
-
-def mask_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***`` (safe to print)."""
-    masked = _PASSWORD_IN_URL.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
-    return _PASSWORD_IN_QUERY.sub(lambda m: f"{m['key']}***", masked)

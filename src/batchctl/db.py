@@ -18,8 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from batchctl.config import mask_url
 from batchctl.errors import BackendUnavailable, BadInput
+from batchctl.masking import driver_url, mask_text, mask_url, password_of, url_secrets
 
 Dialect = Literal["sqlite", "postgresql"]
 Row = dict[str, Any]
@@ -234,7 +234,9 @@ def parse_url(url: str) -> tuple[Dialect, str]:
         return "sqlite", path
     address = postgres_address(url)
     if address is not None:
-        return "postgresql", "postgresql://" + address
+        if "\x00" in (password_of(url) or ""):  # libpq takes C strings: it would refuse it, quoting it
+            raise BadInput(f"BATCHCTL_DATABASE_URL {mask_url(url)!r}: a PostgreSQL password cannot contain NUL")
+        return "postgresql", driver_url("postgresql://" + address)
     raise BadInput(
         f"BATCHCTL_DATABASE_URL {mask_url(url)!r} is not supported; "
         "expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
@@ -266,9 +268,7 @@ class Database:
     def unavailable(self, error: BaseException) -> BackendUnavailable:
         """The error to raise when the database cannot be used, with the password masked."""
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        password = _password_of(self.url)
-        if password:
-            detail = detail.replace(password, "***")
+        detail = mask_text(detail, url_secrets(self.url))
         return BackendUnavailable(f"database {mask_url(self.url)} is unavailable: {detail}")
 
     def _connect(self) -> Any:
@@ -373,11 +373,6 @@ _SQLITE_UNAVAILABLE = (
 def _is_sqlite_unavailable(error: sqlite3.DatabaseError) -> bool:
     message = str(error).lower()
     return any(marker in message for marker in _SQLITE_UNAVAILABLE)
-
-
-def _password_of(url: str) -> str | None:
-    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:([^@/]*)@", url)
-    return match.group(1) if match and match.group(1) else None
 
 
 def _is_postgres_error(error: BaseException) -> bool:

@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from batchctl.config import Settings, mask_url
+from batchctl.config import Settings
 from batchctl.db import parse_url
 from batchctl.errors import BackendUnavailable
+from batchctl.masking import driver_url, mask_text, mask_url, url_secrets
 
 
 def queue_file(settings: Settings) -> Path:
@@ -89,7 +90,7 @@ def make_huey(settings: Settings) -> Any:
 
         # Timeouts on every socket: a half-open connection must fail, not hang a consumer forever.
         pool = ConnectionPool.from_url(
-            settings.redis_url,
+            driver_url(settings.redis_url),
             socket_connect_timeout=5,
             socket_timeout=READ_TIMEOUT + 10,
             health_check_interval=30,
@@ -135,4 +136,4 @@ def check_queue(settings: Settings, huey: Any) -> None:
 
 def _safe(error: BaseException, settings: Settings) -> str:
     text = str(error).splitlines()[0] if str(error) else ""
-    return mask_url(text) if settings.redis_url else text
+    return mask_text(text, url_secrets(settings.redis_url)) if settings.redis_url else text

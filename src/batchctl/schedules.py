@@ -25,7 +25,7 @@ from batchctl.timetable import CatchUp, Run, Timetable, plan, timetable_of_row
 if TYPE_CHECKING:
     from batchctl.registry import Registry
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")  # \Z, not $: "$" lets a trailing newline in
 
 
 class ScheduleStatus(StrEnum):

@@ -18,12 +18,12 @@ from batchctl.errors import BadInput, InvalidTransition, StatusUnreachable, Wait
 from batchctl.lifecycle import JobStatus
 from batchctl.runtime import Runtime
 
-JOB_ID = re.compile(r"^batch_[0-9A-HJKMNP-TV-Z]{26}$")
+JOB_ID = re.compile(r"^batch_[0-9A-HJKMNP-TV-Z]{26}\Z")  # \Z, not $: "$" lets a trailing newline in
 
 
 def check_job_id(job_id: str) -> str:
     """Refuse ids that cannot be batch job ids before asking the database."""
-    if not JOB_ID.match(job_id):
+    if not JOB_ID.fullmatch(job_id):
         raise BadInput(f"invalid batch job id {job_id!r}: expected 'batch_' followed by a 26-character ULID")
     return job_id
 

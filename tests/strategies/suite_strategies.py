@@ -119,3 +119,20 @@ class WritesFile(BatchJobStrategy):
         path = job.files_dir / f"{job.id}.txt"
         path.write_text("hello\n", encoding="utf-8")
         job.set_result(file_key=str(path), file_size=path.stat().st_size)
+
+
+class Hostile(BatchJobStrategy):
+    """Echoes \x1b]0;pwned\x07 its context's 'text' into what people read: a stat, and the error it fails with."""
+
+    batch_type = "test-hostile"
+
+    def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
+        return dict(context)
+
+    def pre_process(self, job: Job) -> None:
+        text = str(job.context.get("text", ""))
+        job.set_count(1)
+        job.add_stat("echo", f"stat {text}", f"message {text}")
+
+    def process(self, job: Job) -> None:
+        raise RuntimeError(f"failed {job.context.get('text', '')}")

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("use cases", ("batchctl.service", "batchctl.operations", "batchctl.runner", "batchctl.schedule_service")),
     ("core", ()),
     # bounds: the ranges of numbers, with only errors beneath it, so that config can check settings with it.
-    ("storage", ("batchctl.db", "batchctl.config", "batchctl.errors", "batchctl.bounds")),
+    ("storage", ("batchctl.db", "batchctl.config", "batchctl.masking", "batchctl.errors", "batchctl.bounds")),
 ]
 CORE = next(index for index, (name, _) in enumerate(LAYERS) if name == "core")
 

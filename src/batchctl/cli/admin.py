@@ -30,14 +30,19 @@ def worker(
 
     Example: batchctl worker --concurrency 4
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     from batchctl.worker import run_worker
 
     run_worker(client().settings, concurrency=concurrency, burst=burst)
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines as people may see them: a strategy's error text carries no secret and no terminal escape."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(render.human(line) for line in super().format(record).splitlines())
 
 
 def workers(

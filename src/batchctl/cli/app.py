@@ -31,7 +31,14 @@ subscribers.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI; every error becomes ``error: …`` on stderr and a documented exit code."""
+    """Entry point: run the CLI; every error becomes ``error: …`` on stderr and a documented exit code.
+
+    Closed streams: a stdout or stderr closed by the caller (``>&-``, ``2>&-``) is treated as /dev/null,
+    so the command still does its work and exits with its own code. A reader that goes away
+    (``| head -1``, EPIPE) is not an error either: batchctl stops writing and exits 0, as ``cat`` does
+    after SIGPIPE, without a traceback.
+    """
+    _open_closed_streams()
     args = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("BATCHCTL_DEBUG") == "1"
     command = typer.main.get_command(app)
@@ -44,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         code = done.exit_code
     except BatchctlError as error:
         if debug:
-            raise
+            _traceback(error, error.exit_code)
         _fail(str(error), error.exit_code)
     except typer.TyperException as error:  # usage errors: unknown option, bad value, missing argument
         if type(error).__name__ == "NoArgsIsHelpError":
@@ -56,25 +63,74 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted", 130)
     except BrokenPipeError:
-        # The reader went away (`batchctl list | head`): not an error. Point stdout at /dev/null so the
-        # interpreter's final flush does not complain either.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        _reader_gone()
     except Exception as error:  # a bug: say so in one line, the traceback only with BATCHCTL_DEBUG=1
         if debug:
-            raise
+            _traceback(error, 1)
         _fail(f"unexpected {type(error).__name__}: {error} (set BATCHCTL_DEBUG=1 for the traceback)", 1)
     sys.exit(code)
 
 
-def _fail(message: str, code: int) -> None:
+def _open_closed_streams() -> None:
+    """Point a closed stdout or stderr at /dev/null, before anything opens a file that would take its fd.
+
+    Python leaves ``sys.stdout`` None when fd 1 was closed at start; the first file opened later (the
+    database!) would then get fd 1, and what is printed would land in it.
+    """
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        setattr(sys, name, open(fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False))
+
+
+def _reader_gone() -> NoReturn:
+    """The reader of stdout went away: not an error, exit 0 (stdout now /dev/null for the final flushes)."""
+    _discard_stdout()
+    sys.exit(0)
+
+
+def _discard_stdout() -> None:
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (a test's StringIO): nothing will flush into a pipe
+        pass
+
+
+def _traceback(error: BaseException, code: int) -> NoReturn:
+    """BATCHCTL_DEBUG=1: the traceback on stderr, secrets masked and control characters shown, and ``code``."""
+    import traceback
+
+    from batchctl.cli.markup import terminal_safe
+    from batchctl.masking import mask_text
+
+    text = mask_text("".join(traceback.format_exception(error)))
+    _write_stderr("".join(terminal_safe(line) + "\n" for line in text.splitlines()))
+    sys.exit(code)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """The one error line: ``error: …`` on stderr (secrets masked, control characters shown), exit ``code``."""
     try:
         sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    first_line = message.strip().splitlines()[0] if message.strip() else "failed"
-    sys.stderr.write(f"error: {first_line}\n")
+    except (BrokenPipeError, ValueError):
+        _discard_stdout()
+    from batchctl.cli.render import stderr_line
+
+    stderr_line("error", message)
     sys.exit(code)
+
+
+def _write_stderr(text: str) -> None:
+    # stderr itself may be a pipe nobody reads any more: then there is no one left to tell.
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def run() -> NoReturn:
@@ -90,12 +146,15 @@ def run() -> NoReturn:
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
         if isinstance(exit_.code, str):
-            sys.stderr.write(f"{exit_.code}\n")
+            _write_stderr(f"{exit_.code}\n")
     close_client()
     logging.shutdown()
     try:
         sys.stdout.flush()
-    except BrokenPipeError:  # the reader went away after all: not an error (see main)
+    except (BrokenPipeError, ValueError):  # the reader went away after all: not an error (see main)
         pass
-    sys.stderr.flush()
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
     os._exit(code)

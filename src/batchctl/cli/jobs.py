@@ -242,7 +242,7 @@ def events(
         else:
             shown = event.to_json()
             data = json.dumps(shown["data"], sort_keys=True) if shown["data"] else ""
-            print(f"{shown['created_at']}  {event.name:<20} {data}".rstrip(), flush=True)
+            render.emit_line(f"{shown['created_at']}  {event.name:<20} {data}".rstrip())
 
 
 def wait(

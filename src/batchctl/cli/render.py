@@ -1,4 +1,8 @@
-"""Output: JSON for machines, Rich on a terminal, plain text otherwise (NO_COLOR respected by Rich)."""
+"""Output: JSON for machines, Rich on a terminal, plain text otherwise (NO_COLOR respected by Rich).
+
+Human output, on a terminal or a pipe, goes through ``human``: known secrets masked, then every control
+character made visible (markup.terminal_safe). JSON is printed exact.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from batchctl.cli.markup import esc, strip_markup
+from batchctl.cli.markup import esc, strip_markup, terminal_safe
+from batchctl.masking import mask_text
 
 STATUS_STYLE = {
     "created": "white",
@@ -37,13 +42,30 @@ def emit_json_line(value: Any) -> None:
     sys.stdout.flush()
 
 
-def emit_lines(lines: Iterable[str]) -> None:
-    """Print lines, with Rich markup rendered on a terminal and stripped otherwise."""
-    text = "\n".join(lines)
-    if on_terminal():
-        from rich.console import Console
+def human(text: object) -> str:
+    """One value or line as a person may see it: secrets masked, control characters shown as escapes."""
+    return terminal_safe(mask_text(str(text)))
 
-        Console(highlight=False).print(text)
+
+def _console() -> Any:
+    from rich.console import Console
+
+    # No highlighting and no :emoji: codes: user text is shown as it is, never reinterpreted.
+    return Console(highlight=False, emoji=False)
+
+
+def emit_line(line: object) -> None:
+    """Print one plain line of human output (made safe by ``human``)."""
+    sys.stdout.write(human(line) + "\n")
+    sys.stdout.flush()
+
+
+def emit_lines(lines: Iterable[str]) -> None:
+    """Print markup lines (user values in them escaped with ``esc``): rendered on a terminal, stripped otherwise."""
+    # Secrets are masked line by line; the values in the lines were made visible by esc() already.
+    text = "\n".join(mask_text(line) for line in lines)
+    if on_terminal():
+        _console().print(text)
     else:
         sys.stdout.write(strip_markup(text) + "\n")
 
@@ -63,29 +85,34 @@ def progress_text(result: Mapping[str, Any] | None) -> str:
     return f"{advanced}/{count if count is not None else '?'} ({percent})"
 
 
+def _value(value: object) -> str:
+    """A user value for markup: secrets masked first (escaping could split one), then escaped."""
+    return esc(mask_text(str(value)))
+
+
 def job_lines(job: Mapping[str, Any]) -> list[str]:
     """A job for people: the headline, then details."""
-    lines = [f"[bold]{job['id']}[/]  {esc(job['type'])}  {status_markup(job['status'])}"]
+    lines = [f"[bold]{_value(job['id'])}[/]  {_value(job['type'])}  {status_markup(_value(job['status']))}"]
     dry = "  (dry run)" if job["dry_run"] else ""
-    lines.append(f"  created by {esc(job['created_by'])} at {job['created_at']}{dry}")
+    lines.append(f"  created by {_value(job['created_by'])} at {_value(job['created_at'])}{dry}")
     for column in ("pre_processed_at", "confirmed_at", "processing_at", "completed_at", "failed_at", "canceled_at"):
         if job.get(column):
-            lines.append(f"  {column.removesuffix('_at').replace('_', ' ')} at {job[column]}")
-    lines.append(f"  context: {esc(json.dumps(job['context'], sort_keys=True))}")
+            lines.append(f"  {column.removesuffix('_at').replace('_', ' ')} at {_value(job[column])}")
+    lines.append(f"  context: {_value(json.dumps(job['context'], sort_keys=True))}")
     result = job.get("result")
     if result:
-        lines.append(f"  progress: {progress_text(result)}")
+        lines.append(f"  progress: {_value(progress_text(result))}")
         for stat in result.get("stat_descriptors", []):
-            lines.append(f"  {esc(stat['name'])}: {esc(stat['message'])}")
+            lines.append(f"  {_value(stat['name'])}: {_value(stat['message'])}")
         if result.get("file_key"):
-            lines.append(f"  file: {esc(result['file_key'])} ({result.get('file_size', '?')} bytes)")
+            lines.append(f"  file: {_value(result['file_key'])} ({_value(result.get('file_size', '?'))} bytes)")
         for error in result.get("errors", []):
-            where = f" (row {error['row']})" if error.get("row") is not None else ""
-            lines.append(f"  [red]error[/]{where}: {esc(error['message'])}")
+            where = f" (row {_value(error['row'])})" if error.get("row") is not None else ""
+            lines.append(f"  [red]error[/]{where}: {_value(error['message'])}")
     if job.get("attempts", 0) > 1:
-        lines.append(f"  attempts: {job['attempts']}")
+        lines.append(f"  attempts: {_value(job['attempts'])}")
     if job["status"] == "pre_processed" and job["dry_run"]:
-        lines.append(f"  waiting for: batchctl confirm {job['id']}")
+        lines.append(f"  waiting for: batchctl confirm {_value(job['id'])}")
     return lines
 
 
@@ -95,15 +122,16 @@ def job_row(job: Mapping[str, Any]) -> list[str]:
 
 
 def emit_table(headers: list[str], rows: list[list[str]]) -> None:
-    """A table: Rich on a terminal, aligned plain columns otherwise."""
+    """A table of user values (never markup): Rich on a terminal, aligned plain columns otherwise."""
+    rows = [[human(cell) for cell in row] for row in rows]
     if on_terminal():
-        from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(*headers, box=None, header_style="bold")
         for row in rows:
-            table.add_row(*row)
-        Console(highlight=False).print(table)
+            table.add_row(*(Text(cell) for cell in row))  # Text: a cell's "[red]" is shown, not parsed
+        _console().print(table)
         return
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
     for row in [headers, *rows]:
@@ -112,6 +140,15 @@ def emit_table(headers: list[str], rows: list[list[str]]) -> None:
         )
 
 
+def stderr_line(prefix: str, message: object) -> None:
+    """``prefix: message`` as one line on stderr: secrets masked, control characters (newlines too) shown."""
+    try:
+        sys.stderr.write(f"{prefix}: {human(str(message).strip()) or '(no message)'}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr is a pipe nobody reads any more: no one is left to tell
+        pass
+
+
 def warn(message: str) -> None:
     """One warning line on stderr."""
-    sys.stderr.write(f"warning: {message}\n")
+    stderr_line("warning", message)

@@ -114,9 +114,9 @@ def _print_one(name: str, *, as_json: bool) -> None:
     if as_json:
         render.emit_json(schedule)
         return
-    print(f"{schedule['name']}  {schedule['type']}  {schedule['timetable']}  {schedule['status']}")
+    render.emit_line(f"{schedule['name']}  {schedule['type']}  {schedule['timetable']}  {schedule['status']}")
     if schedule["next_run_at"]:
-        print(f"  next run at {schedule['next_run_at']}")
+        render.emit_line(f"  next run at {schedule['next_run_at']}")
 
 
 @app.command("pause")

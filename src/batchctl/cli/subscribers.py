@@ -49,7 +49,7 @@ def replay(
     from batchctl.timeparse import parse_moment
 
     count = client().subscriptions.replay(name, since=parse_moment(since, option="--since"), parked_only=parked)
-    print(f"{count} deliveries to {name} queued again")
+    render.emit_line(f"{count} deliveries to {name} queued again")
 
 
 def register(root: typer.Typer) -> None:

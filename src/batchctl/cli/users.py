@@ -97,7 +97,7 @@ def users_remove(name: Name) -> None:
     Example: batchctl users remove alice
     """
     _users().remove(name)
-    print(f"removed user {name}")
+    render.emit_line(f"removed user {name}")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any
 
-from batchctl.cli.render import progress_text
+from batchctl.cli.render import human, progress_text
 from batchctl.client import Jobs
 from batchctl.lifecycle import ACTIVE, JobStatus
 from batchctl.service import check_job_id
@@ -33,7 +33,7 @@ def watch_jobs(jobs: Jobs, job_ids: list[str], *, interval: float, live: bool) -
 
 
 def _line(job: dict[str, Any]) -> str:
-    return f"{job['id']} {job['type']} {job['status']} {progress_text(job.get('result'))}"
+    return human(f"{job['id']} {job['type']} {job['status']} {progress_text(job.get('result'))}")
 
 
 def _all_ended(jobs: list[dict[str, Any]]) -> bool:
@@ -60,12 +60,13 @@ def _watch_live(jobs: Jobs, job_ids: list[str], interval: float) -> None:
     from rich.live import Live
     from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
+    # markup=False: the fields are data (made safe by human()), never Rich markup.
     progress = Progress(
-        TextColumn("{task.fields[job_id]}"),
-        TextColumn("{task.fields[type]}"),
+        TextColumn("{task.fields[job_id]}", markup=False),
+        TextColumn("{task.fields[type]}", markup=False),
         BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.fields[count]}"),
-        TextColumn("{task.fields[status]}"),
+        TextColumn("{task.completed:.0f}/{task.fields[count]}", markup=False),
+        TextColumn("{task.fields[status]}", markup=False),
     )
     tasks: dict[str, TaskID] = {}
     followed: set[str] = set()
@@ -75,7 +76,12 @@ def _watch_live(jobs: Jobs, job_ids: list[str], interval: float) -> None:
             for job in shown:
                 result = job.get("result") or {}
                 count = result.get("count")
-                fields = {"job_id": job["id"], "type": job["type"], "status": job["status"], "count": count or "?"}
+                fields: dict[str, Any] = {
+                    "job_id": human(job["id"]),
+                    "type": human(job["type"]),
+                    "status": human(job["status"]),
+                    "count": human(count or "?"),
+                }
                 if job["id"] not in tasks:
                     tasks[job["id"]] = progress.add_task("", total=count or None, **fields)
                 progress.update(

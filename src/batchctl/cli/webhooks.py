@@ -40,6 +40,10 @@ def add(
     Example: batchctl webhooks add https://hooks.example.com/batch --events batch.completed,batch.failed
     """
     secret = sys.stdin.read() if secret_stdin else None
+    if secret is not None:
+        from batchctl.masking import remember
+
+        remember(secret.strip())  # whatever fails from here on, its message must not carry the secret
     webhook, secret = client().subscriptions.add_webhook(
         url, events=_names(events), types=types or [], secret=secret, timeout=timeout, max_attempts=max_attempts
     )
@@ -47,7 +51,7 @@ def add(
     if as_json:
         render.emit_json({**webhook.to_json(), "secret": shown_secret})
         return
-    print(f"added webhook {webhook.id} -> {webhook.url}")
+    render.emit_line(f"added webhook {webhook.id} -> {webhook.url}")
     if shown_secret is not None:
         print(f"signing secret (shown only now): {shown_secret}")
 
@@ -75,7 +79,7 @@ def remove(webhook_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
     Example: batchctl webhooks remove wh_3fa9c2e1b0d4
     """
     client().subscriptions.remove_webhook(webhook_id)
-    print(f"removed webhook {webhook_id}")
+    render.emit_line(f"removed webhook {webhook_id}")
 
 
 @app.command("test")
@@ -93,7 +97,7 @@ def test(
             {"ok": answer.ok, "status_code": answer.status_code, "latency_ms": answer.latency_ms, "error": answer.error}
         )
     else:
-        print(
+        render.emit_line(
             f"{answer.status_code or 'no answer'} in {answer.latency_ms:.0f} ms"
             + (f": {answer.error}" if answer.error else "")
         )
