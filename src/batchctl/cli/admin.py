@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from batchctl.cli import render
-from batchctl.cli.runtime import client
+from batchctl.cli.runtime import client, creating_client
 from batchctl.errors import BadInput
 
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -34,7 +34,7 @@ def worker(
     )
     from batchctl.worker import run_worker
 
-    run_worker(client().settings, concurrency=concurrency, burst=burst)
+    run_worker(creating_client().settings, concurrency=concurrency, burst=burst)
 
 
 def workers(

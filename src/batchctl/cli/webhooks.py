@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from batchctl.cli import render
-from batchctl.cli.runtime import client
+from batchctl.cli.runtime import client, creating_client
 from batchctl.errors import BadInput
 
 app = typer.Typer(help="Webhooks: a signed POST of each matching event and its job.", no_args_is_help=True)
@@ -38,7 +38,7 @@ def add(
     Example: batchctl webhooks add https://hooks.example.com/batch --events batch.completed,batch.failed
     """
     secret = sys.stdin.read() if secret_stdin else None
-    webhook, secret = client().subscriptions.add_webhook(
+    webhook, secret = creating_client().subscriptions.add_webhook(
         url, events=_names(events), types=types or [], secret=secret, timeout=timeout, max_attempts=max_attempts
     )
     shown_secret = None if secret_stdin else secret  # the user's own secret is never echoed
