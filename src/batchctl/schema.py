@@ -160,15 +160,22 @@ def _versions(raw: Any, names: Sequence[str]) -> list[str] | None:
 def _identify_postgres(db: Database) -> Found:
     where = f"database {mask_url(db.url)}"
     with db.transaction(write=False) as tx:
+        present = tx.execute(
+            "SELECT to_regclass('alembic_version') IS NOT NULL AS versions,"
+            " to_regclass('batch_job') IS NOT NULL AS jobs"
+        ).one_or_none()
+        assert present is not None
+        versions = None
+        if present["versions"]:
+            versions = [str(row["version_num"]) for row in tx.execute("SELECT version_num FROM alembic_version").all()]
+        if versions == [HEAD_REVISION] and present["jobs"]:
+            return Found("batchctl", where, HEAD_REVISION)  # the everyday case, without listing every table
         names = [
             str(row["name"])
             for row in tx.execute(
                 "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
             ).all()
         ]
-        versions = None
-        if "alembic_version" in names:
-            versions = [str(row["version_num"]) for row in tx.execute("SELECT version_num FROM alembic_version").all()]
     return replace(_classify(where, names, versions), fresh="an empty database")
 
 
