@@ -334,6 +334,8 @@ class Database:
             if _is_postgres_connection_error(error):
                 self.discard_connection()
                 raise self.unavailable(error) from error
+            if is_disk_full(error):  # PostgreSQL's disk_full (53100): the connection is fine, the server is not
+                raise self.unavailable(error) from error
             raise
 
 

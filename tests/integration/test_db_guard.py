@@ -421,3 +421,21 @@ def test_the_disk_full_errors_of_each_backend_are_recognised() -> None:
     assert str(sqlite_db.unavailable(sqlite_full)).startswith("the disk holding /var/data/jobs.db is full")
     assert "postgresql+psycopg://app:***@db.example/jobs" in str(postgres_db.unavailable(pg_full))
     assert not isinstance(sqlite_db.unavailable(sqlite3.OperationalError("database is locked")), DiskFull)
+
+
+def test_a_full_disk_inside_a_transaction_is_disk_full_on_each_backend(backend: Backend) -> None:
+    # What the server (or SQLite) raises mid-transaction reaches the caller as DiskFull, not as the driver's error.
+    import psycopg.errors
+
+    database = backend.database()
+    full: Exception = (
+        sqlite3.OperationalError("database or disk is full")
+        if backend.name == "sqlite"
+        else psycopg.errors.DiskFull('could not extend file "base/16384/2619": No space left on device')
+    )
+    try:
+        with pytest.raises(DiskFull, match="is full; free some space"), database.transaction() as tx:
+            tx.execute("SELECT 1")
+            raise full
+    finally:
+        database.discard_connection()
