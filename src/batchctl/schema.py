@@ -24,38 +24,34 @@ from batchctl.errors import BackendUnavailable
 
 # The newest migration; tests/integration/test_migrations.py checks it is Alembic's head.
 HEAD_REVISION = "0007"
-# Every revision batchctl has shipped, and the tables its migrations make (both checked against Alembic
-# and the models by tests/integration/test_migrations.py). Kept as constants: importing the models or
-# Alembic to identify a database would cost a short command more than the command itself.
-REVISIONS = ("0001", "0002", "0003", "0005", "0006", "0007")
-TABLES = frozenset(
-    {
-        "alembic_version",
-        "batch_delivery",
-        "batch_delivery_attempt",
-        "batch_idempotency_key",
-        "batch_job",
-        "batch_job_event",
-        "batch_schedule",
-        "batch_schedule_tick",
-        "batch_secret",
-        "batch_subscriber",
-        "batch_user",
-        "batch_worker",
-        "money_amount",
-        "product",
-        "product_collection",
-        "product_image",
-        "product_option",
-        "product_option_value",
-        "product_tag",
-        "product_tags",
-        "product_type",
-        "product_variant",
-        "region",
-    }
-)
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def current_revision(db: Database) -> str | None:
+    """The schema revision recorded in the database, or None for an empty database."""
+    with db.transaction(write=False) as tx:
+        if tx.dialect == "sqlite":
+            exists = tx.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).scalar()
+        else:
+            exists = tx.execute("SELECT to_regclass('alembic_version') IS NOT NULL AS present").scalar()
+        if not exists:
+            return None
+        revision = tx.execute("SELECT version_num FROM alembic_version").scalar()
+        return str(revision) if revision is not None else None
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision batchctl ships, from the migration files' names (``0007_subscribers.py`` is ``0007``).
+
+    Read from the folder rather than through Alembic, whose import costs a short command more than the
+    command itself; tests/integration/test_migrations.py checks the names match Alembic's revisions.
+    """
+    versions = Path(__file__).resolve().parent / "migrations" / "versions"
+    return frozenset(path.name[:4] for path in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 
 State = Literal["missing", "empty", "batchctl", "newer", "foreign", "not_sqlite", "not_a_file"]
 
@@ -183,19 +179,19 @@ def _classify(where: str, names: Sequence[str], versions: list[str] | None) -> F
     """The one rule for both databases, from the tables (and views) and the alembic_version rows."""
     if not names:
         return Found("empty", where)
-    others = sorted(set(names) - TABLES)
+    others = sorted(set(names) - {"alembic_version"})
     if versions is None:
-        return Found("foreign", where, detail=f"it holds tables: {_some(sorted(names))}")
+        return Found("foreign", where, detail=f"it holds tables: {_some(others)}")
     if not versions:
-        # Alembic makes alembic_version first and (SQLite has no transactional DDL) the tables one by one:
-        # a database that another batchctl is making right now, if nothing else is in it.
+        # batchctl writes alembic_version's row in the transaction that makes its tables: an empty
+        # alembic_version beside other tables is another program's; alone, it is as good as empty.
         if others:
             return Found("foreign", where, detail=f"it holds tables: {_some(others)}")
         return Found("batchctl", where)
     if len(versions) > 1:
         return Found("foreign", where, detail=f"its alembic_version holds {_some(versions)}, not one revision")
     revision = versions[0]
-    if "batch_job" in names and revision in REVISIONS:
+    if "batch_job" in names and (revision == HEAD_REVISION or revision in known_revisions()):
         return Found("batchctl", where, revision)
     if "batch_job" in names and revision.isdigit() and len(revision) == 4 and revision > HEAD_REVISION:
         return Found("newer", where, revision)
@@ -220,21 +216,6 @@ def _file_kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
-
-
-def current_revision(db: Database) -> str | None:
-    """The schema revision recorded in the database, or None for an empty database."""
-    with db.transaction(write=False) as tx:
-        if tx.dialect == "sqlite":
-            exists = tx.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-            ).scalar()
-        else:
-            exists = tx.execute("SELECT to_regclass('alembic_version') IS NOT NULL AS present").scalar()
-        if not exists:
-            return None
-        revision = tx.execute("SELECT version_num FROM alembic_version").scalar()
-        return str(revision) if revision is not None else None
 
 
 def no_database(found: Found, named_by: str) -> BackendUnavailable:
