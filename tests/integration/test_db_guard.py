@@ -19,10 +19,12 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from batchctl.db import Database
-from batchctl.errors import DiskFull
-from batchctl.schema import HEAD_REVISION, current_revision
+from batchctl.errors import BackendUnavailable, DiskFull
+from batchctl.schema import HEAD_REVISION, current_revision, identify
 from tests.conftest import BACKENDS, Backend, Result
 
 SOME_ID = "batch_01M8Y33688M53RAY0F42ZYZ8CX"  # well formed, in no database
@@ -439,3 +441,28 @@ def test_a_full_disk_inside_a_transaction_is_disk_full_on_each_backend(backend: 
             raise full
     finally:
         database.discard_connection()
+
+
+# -- identify on arbitrary bytes: never writes, never a traceback ----------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    header=st.sampled_from([b"", b"SQLite format 3\x00"]),
+    body=st.binary(min_size=0, max_size=4096),
+    wal=st.booleans(),
+)
+def test_identify_never_writes_whatever_the_bytes(tmp_path: Path, header: bytes, body: bytes, wal: bool) -> None:
+    folder = tmp_path / f"fuzz-{os.urandom(6).hex()}"
+    folder.mkdir()
+    content = header + (body if not wal or len(body) < 84 else body[:2] + b"\x02\x02" + body[4:])
+    path = folder / "x.db"
+    path.write_bytes(content)
+    before = _snapshot(folder)
+    try:
+        found = identify(Database(f"sqlite:///{path}"))
+    except BackendUnavailable:
+        pass  # a one-line refusal is fine too
+    else:
+        assert found.state in ("empty", "not_sqlite", "foreign", "batchctl"), found
+    assert _snapshot(folder) == before
