@@ -258,11 +258,32 @@ def _flush_redis_queue(queue_name: str) -> None:
         client.delete(*keys)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite database per test process; each sqlite backend starts from a copy of it.
+
+    Commands that only read refuse a path where no database exists, so a test's first ``list`` needs one
+    made already; copying is also much faster than migrating for every test.
+    """
+    from batchctl.schema import upgrade
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "batchctl.db"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    with database.transaction(write=False):  # switches the file to WAL, as batchctl leaves it
+        pass
+    database.discard_connection()
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """A fresh, isolated backend: ``sqlite`` (the embedded default) or ``postgres`` (+ Redis)."""
     env = _base_env(tmp_path)
     if request.param == "sqlite":
+        import shutil
+
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "batchctl.db")
         env["BATCHCTL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'batchctl.db'}"
         backend = Backend("sqlite", env, tmp_path)
         yield backend

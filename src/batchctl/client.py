@@ -371,6 +371,7 @@ def connect(
     user: str | None = None,
     files_dir: str | Path | None = None,
     strategy_paths: Sequence[str | Path] | None = None,
+    create_database: bool = True,
     **settings: Any,
 ) -> Jobs:
     """A client for the batch jobs in the configured database.
@@ -378,6 +379,12 @@ def connect(
     Settings come from the ``BATCHCTL_*`` environment (as for the CLI); keyword arguments override them:
     ``database_url``, ``redis_url``, ``user``, ``files_dir``, ``strategy_paths`` (replacing the folders to
     load strategies from) and any other ``Settings`` field such as ``lease_seconds``.
+
+    The database is identified (read-only) at the first call that needs it: one that is not batchctl's
+    (another program's SQLite file, a newer schema, not a database) is refused with ``BackendUnavailable``
+    and left untouched. Where there is none yet, the first call makes an embedded SQLite one (and its
+    folder), as a new user expects; ``create_database=False`` refuses instead (what the CLI's reading
+    commands do, so that a mistyped path is an error rather than an empty list).
     """
     unknown = sorted(set(settings) - _SETTING_NAMES)
     if unknown:
@@ -408,4 +415,4 @@ def connect(
 
         overrides["files_dir"] = files_root(files_dir, from_env.data_dir)
     resolved = dataclasses.replace(from_env, **overrides)
-    return Jobs(Runtime(resolved))
+    return Jobs(Runtime(resolved, create_database=create_database))

@@ -8,6 +8,7 @@ SQL batchctl needs is small enough to write by hand. SQLAlchemy/Alembic still ow
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -18,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from batchctl.errors import BackendUnavailable, BadInput
+from batchctl.errors import BackendUnavailable, BadInput, DiskFull
 from batchctl.masking import driver_url, mask_text, mask_url, password_of, url_secrets
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -267,9 +268,25 @@ class Database:
 
     def unavailable(self, error: BaseException) -> BackendUnavailable:
         """The error to raise when the database cannot be used, with the password masked."""
+        if is_disk_full(error) or self._io_error_on_a_full_disk(error):
+            holding = self._target if self.dialect == "sqlite" else f"the database {mask_url(self.url)}"
+            return DiskFull(f"the disk holding {holding} is full; free some space and run the command again")
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         detail = mask_text(detail, url_secrets(self.url))
         return BackendUnavailable(f"database {mask_url(self.url)} is unavailable: {detail}")
+
+    def _io_error_on_a_full_disk(self, error: BaseException) -> bool:
+        # SQLite says only "disk I/O error" when writing its -wal or -shm file fails; sqlite3 does not pass on
+        # the errno, so look at the file system: nearly no space left there means that was the cause.
+        if self.dialect != "sqlite" or not isinstance(error, sqlite3.Error):
+            return False
+        if getattr(error, "sqlite_errorcode", 0) & 0xFF != 10:  # SQLITE_IOERR
+            return False
+        try:
+            disk = os.statvfs(Path(self._target).absolute().parent)
+        except OSError:
+            return False
+        return disk.f_bavail * disk.f_frsize < _NEARLY_FULL_BYTES
 
     def _connect(self) -> Any:
         try:
@@ -324,7 +341,10 @@ class Database:
                 try:
                     yield Tx(raw, "sqlite")
                 except BaseException:
-                    raw.execute("ROLLBACK")
+                    # SQLite may have rolled back already (a full disk, an I/O error): a second ROLLBACK
+                    # would fail with "cannot rollback" and hide the error that matters.
+                    if raw.in_transaction:
+                        raw.execute("ROLLBACK")
                     raise
                 raw.execute("COMMIT")
             elif one_write_on_postgres:
@@ -340,6 +360,8 @@ class Database:
         except Exception as error:
             if is_postgres_connection_failure(error, raw):
                 self.discard_connection()
+                raise self.unavailable(error) from error
+            if is_disk_full(error):  # PostgreSQL's disk_full (53100): the connection is fine, the server is not
                 raise self.unavailable(error) from error
             raise
 
@@ -373,6 +395,37 @@ _SQLITE_UNAVAILABLE = (
 def _is_sqlite_unavailable(error: sqlite3.DatabaseError) -> bool:
     message = str(error).lower()
     return any(marker in message for marker in _SQLITE_UNAVAILABLE)
+
+
+_NEARLY_FULL_BYTES = 256 * 1024  # less free space than a few WAL frames need
+_ENOSPC_ERRNOS = {28, 122}  # ENOSPC, EDQUOT (a full quota looks the same to the user)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps: SQLAlchemy's ``orig``, the cause) says the disk is full.
+
+    SQLITE_FULL ("database or disk is full"), ENOSPC, and PostgreSQL's disk_full (53100, "could not extend
+    file ... No space left on device").
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _ENOSPC_ERRNOS:
+            return True
+        if isinstance(current, sqlite3.Error) and getattr(current, "sqlite_errorcode", 0) & 0xFF == 13:
+            return True  # SQLITE_FULL, with any extended code
+        if getattr(current, "sqlstate", None) == "53100":
+            return True
+        message = str(current).lower()
+        if any(marker in message for marker in _DISK_FULL_MARKERS):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+    return False
+
+
+_DISK_FULL_MARKERS = ("database or disk is full", "no space left on device", "could not extend file", "disk full")
 
 
 def _is_postgres_error(error: BaseException) -> bool:

@@ -74,6 +74,10 @@ class BackendUnavailable(BatchctlError):
     exit_code = 5
 
 
+class DiskFull(BackendUnavailable):
+    """The disk holding the database is full (nothing of the failed transaction was written)."""
+
+
 class StrategyLoadError(BadInput):
     """A strategy could not be loaded."""
 

@@ -75,11 +75,13 @@ def prune(rt: Runtime, *, older_than: timedelta, dry_run: bool) -> Pruned:
 
 def upgrade_schema(settings: Settings) -> tuple[str | None, str]:
     """Apply every pending migration; the revision before and after (the same when already up to date)."""
-    from batchctl.schema import HEAD_REVISION, current_revision, upgrade
+    from batchctl.schema import HEAD_REVISION, upgrade_checked
 
     database = Database(settings.database_url)  # not the Runtime's: that one would refuse an old schema
-    before = current_revision(database)
-    upgrade(database)
+    try:
+        before = upgrade_checked(database)  # refuses a database that is not batchctl's, or newer
+    finally:
+        database.discard_connection()
     return before, HEAD_REVISION
 
 

@@ -24,20 +24,29 @@ class Runtime:
 
     settings: Settings
     checkpoint_commits: bool = False  # a worker's: see Database
+    # Whether a missing database is made on first use (commands that create work) or refused with exit 5
+    # (commands that only read, or need an existing job: a mistyped path must not look like "no jobs").
+    create_database: bool = True
     _registry: Registry | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
     def db(self) -> Database:
-        """The database, its schema checked (and, for embedded SQLite, upgraded) on first use."""
+        """The database, identified and its schema checked (embedded SQLite: made or upgraded) on first use."""
         from batchctl.schema import ensure_schema
 
         with self._lock:  # two threads asking at once must not both migrate
             if "db" in vars(self):
                 return vars(self)["db"]  # type: ignore[no-any-return]
             database = Database(self.settings.database_url, checkpoint_commits=self.checkpoint_commits)
-            ensure_schema(database)
+            ensure_schema(database, create=self.create_database, named_by=self._named_by())
             return database
+
+    def _named_by(self) -> str:
+        default = f"sqlite:///{self.settings.data_dir / 'batchctl.db'}"
+        if self.settings.database_url == default:
+            return "the default location; BATCHCTL_DATABASE_URL or BATCHCTL_HOME would move it"
+        return "BATCHCTL_DATABASE_URL"
 
     def registry(self) -> Registry:
         """The strategy registry (imports every strategy; only the code paths that need it call this)."""

@@ -48,7 +48,7 @@ class Worker:
         self.settings = settings
         self.concurrency = bounds.CONCURRENCY.check("concurrency", concurrency)
         self.burst = burst
-        runtime = Runtime(settings, checkpoint_commits=True)
+        runtime = Runtime(settings, checkpoint_commits=True, create_database=True)
         self.db = runtime.db
         self.huey = make_huey(settings)
         check_queue(settings, self.huey)

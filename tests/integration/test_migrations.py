@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 import batchctl.models  # noqa: F401  (registers the tables)
 from batchctl.migrations.runner import alembic_config, sqlalchemy_url
-from batchctl.schema import HEAD_REVISION, current_revision
+from batchctl.schema import HEAD_REVISION, current_revision, known_revisions
 from tests.conftest import Backend
 
 
@@ -44,16 +44,29 @@ def test_db_upgrade_is_idempotent(backend: Backend) -> None:
     assert current_revision(backend.database()) == HEAD_REVISION
 
 
-def test_the_embedded_default_upgrades_itself_on_first_use(
+def test_the_embedded_default_is_made_by_the_first_command_that_creates(
     tmp_path: Path, env_for: Callable[[Path], dict[str, str]]
 ) -> None:
     env = env_for(tmp_path)
     backend = Backend("sqlite-default", env, tmp_path)
     assert "BATCHCTL_DATABASE_URL" not in env
+    # A read makes nothing (a mistyped path must not look like an empty job list), not even the folder.
+    listed = backend.cli("list", "--json", env={"BATCHCTL_DATABASE_URL": ""})
+    assert listed.code == 5, listed.stderr
+    assert "no batchctl database at" in listed.stderr and "the default location" in listed.stderr
+    assert not (tmp_path / "home").exists()
+    created = backend.cli("create", "--type", "noop", "-q", env={"BATCHCTL_DATABASE_URL": ""})
+    assert created.code == 0, created.stderr
+    assert (tmp_path / "home" / "batchctl.db").exists()
     listed = backend.cli("list", "--json", env={"BATCHCTL_DATABASE_URL": ""})
     assert listed.code == 0, listed.stderr
-    assert listed.json() == {"batch_jobs": [], "count": 0, "limit": 10, "offset": 0}
-    assert (tmp_path / "home" / "batchctl.db").exists()
+    assert [job["id"] for job in listed.json()["batch_jobs"]] == [created.stdout.strip()]
+
+
+def test_the_revisions_identify_knows_are_alembics() -> None:
+    # schema.known_revisions reads the migration files' names so that identifying a database needs no Alembic.
+    script = ScriptDirectory.from_config(alembic_config("sqlite:///unused.db"))
+    assert sorted(revision.revision for revision in script.walk_revisions()) == sorted(known_revisions())
 
 
 def test_a_server_database_without_the_schema_is_refused_with_exit_5(

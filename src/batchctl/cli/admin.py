@@ -13,7 +13,7 @@ import typer
 from batchctl import bounds
 from batchctl.cli import render
 from batchctl.cli.options import bounded
-from batchctl.cli.runtime import client
+from batchctl.cli.runtime import client, creating_client
 from batchctl.errors import BadInput
 
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -35,7 +35,7 @@ def worker(
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     from batchctl.worker import run_worker
 
-    run_worker(client().settings, concurrency=concurrency, burst=burst)
+    run_worker(creating_client().settings, concurrency=concurrency, burst=burst)
 
 
 class _SafeFormatter(logging.Formatter):

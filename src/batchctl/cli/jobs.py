@@ -13,7 +13,7 @@ import typer
 from batchctl import bounds
 from batchctl.cli import render
 from batchctl.cli.options import ContextFileOption, ContextOption, JobType, PairsOption, bounded
-from batchctl.cli.runtime import client
+from batchctl.cli.runtime import client, creating_client
 from batchctl.errors import BadInput, JobEndedBadly
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def create(
 
     Example: batchctl create --type publish-products --dry-run -q
     """
-    job = client().create(batch_type, parse_context(context, context_file, pairs or []), dry_run=dry_run)
+    job = creating_client().create(batch_type, parse_context(context, context_file, pairs or []), dry_run=dry_run)
     _print_job(job, as_json=as_json, quiet=quiet)
     _warn_if_work_waits(quiet)
 

@@ -9,7 +9,7 @@ import typer
 from batchctl import bounds
 from batchctl.cli import render
 from batchctl.cli.options import bounded
-from batchctl.cli.runtime import client
+from batchctl.cli.runtime import client, creating_client
 
 products_app = typer.Typer(help="The demo product catalog that the product strategies work on.", no_args_is_help=True)
 
@@ -25,7 +25,7 @@ def products_seed(
     """
     from batchctl.operations import seed_products
 
-    added = seed_products(client().runtime, count, variants=variants)
+    added = seed_products(creating_client().runtime, count, variants=variants)
     print(f"added {added} draft products")
 
 

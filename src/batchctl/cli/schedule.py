@@ -9,7 +9,7 @@ import typer
 from batchctl.cli import render
 from batchctl.cli.jobs import JsonOption, parse_context
 from batchctl.cli.options import ContextFileOption, ContextOption, JobType, PairsOption
-from batchctl.cli.runtime import client
+from batchctl.cli.runtime import client, creating_client
 from batchctl.errors import BadInput
 
 app = typer.Typer(
@@ -70,7 +70,7 @@ def add(
         catch_up=policy,
         no_overlap=no_overlap,
     )
-    client().schedules().add(spec)
+    creating_client().schedules().add(spec)
     _print_one(name, as_json=as_json)
 
 

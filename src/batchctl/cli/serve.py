@@ -8,7 +8,7 @@ import typer
 
 from batchctl import bounds
 from batchctl.cli.options import bounded
-from batchctl.cli.runtime import client
+from batchctl.cli.runtime import creating_client
 
 
 def serve(
@@ -24,7 +24,7 @@ def serve(
     # The server stack is imported here only: every other command starts without it.
     from batchctl.http.server import run_server
 
-    run_server(client(), host=host, port=port, log_level=log_level)
+    run_server(creating_client(), host=host, port=port, log_level=log_level)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from batchctl.cli import render
-from batchctl.cli.runtime import client
+from batchctl.cli.runtime import client, creating_client
 from batchctl.errors import BadInput
 
 if TYPE_CHECKING:
@@ -18,10 +18,10 @@ users_app = typer.Typer(help="Users of the Admin HTTP API (`batchctl serve`) and
 Name = Annotated[str, typer.Argument(metavar="NAME", help="The user name (what jobs show as created_by).")]
 
 
-def _users() -> Users:
+def _users(*, creating: bool = False) -> Users:
     from batchctl.users import Users
 
-    return Users(client().runtime)
+    return Users((creating_client() if creating else client()).runtime)
 
 
 def _password_from_stdin() -> str:
@@ -52,7 +52,7 @@ def users_add(
     if password_stdin and email is None:
         raise BadInput("--password-stdin needs --email: the password signs in with the email")
     password = _password_from_stdin() if password_stdin else None
-    _, token = _users().add(name, email=email, password=password)
+    _, token = _users(creating=True).add(name, email=email, password=password)
     _print_token(token, f"the API token of {name}; it is not shown again (send it as x-medusa-access-token)")
 
 
