@@ -11,12 +11,9 @@ scales the number of inputs (default 150 per surface and backend: about 2,000 in
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import string
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.cli.inprocess import run_main
 from tests.conftest import Backend
 
 EXAMPLES = int(os.environ.get("BATCHCTL_FUZZ_EXAMPLES", "150"))
@@ -47,32 +45,9 @@ class Outcome:
     stderr: str
 
 
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def _invoke(backend: Backend, argv: list[str], env: dict[str, str] | None = None) -> Outcome:
     """Run the CLI in this process as the console script would, with the backend's settings."""
-    from batchctl.cli import app, runtime
-
-    out, err = io.StringIO(), io.StringIO()
-    code: int = 0
-    with _environment({**backend.env, **(env or {})}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            app.main(argv)
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        finally:
-            runtime.close_client()
-            runtime.client.cache_clear()  # settings are read once per process: the next input brings its own
-    return Outcome(code, out.getvalue(), err.getvalue())
+    return Outcome(*run_main({**backend.env, **(env or {})}, *argv))
 
 
 def _check(outcome: Outcome, argv: list[str]) -> None:

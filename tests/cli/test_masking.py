@@ -11,11 +11,8 @@ part (a driver taking ``ss`` of ``p@ss/w`` for a host name) would make them diff
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -32,6 +29,7 @@ from batchctl.masking import (
     split_url,
     url_secrets,
 )
+from tests.cli.inprocess import environment, run_main
 from tests.conftest import BATCHCTL, Backend
 
 SPECIAL = "/@%:#?"
@@ -56,34 +54,6 @@ def postgres_urls(password: str) -> list[str]:
 
 def redis_urls(password: str) -> list[str]:
     return [f"redis://:{quote(password, safe='')}@127.0.0.1:1/0", f"redis://:{password}@127.0.0.1:1/0"]
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def run_main(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    """The CLI's entry point in this process: (exit code, stdout, stderr)."""
-    from batchctl.cli.app import main
-    from batchctl.cli.runtime import client
-
-    out, err = io.StringIO(), io.StringIO()
-    client.cache_clear()
-    code = 0
-    with environment(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-    client.cache_clear()
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
