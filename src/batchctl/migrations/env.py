@@ -35,7 +35,10 @@ def run_migrations_online() -> None:
     """Run migrations with a real connection (the only mode batchctl uses)."""
     url = context.config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = create_engine(url, poolclass=pool.NullPool)
+    # pysqlite waits 5 s for a lock by default; the upgrade is one write transaction that other processes
+    # (fifty first `create`s at once) read around, so it waits as long as every other connection does.
+    connect_args = {"timeout": 30.0} if url.startswith("sqlite") else {}
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         _transactional_sqlite(engine)
     with engine.connect() as connection:
