@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -20,6 +20,33 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(wanted: bool) -> None:
+    """``--version``: ``batchctl X.Y.Z`` from the installed package's metadata, then exit 0."""
+    if not wanted:
+        return
+    # Imported only here: importlib.metadata brings email, zipfile and csv, which no other command needs.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("batchctl")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        number = "unknown (not installed)"
+    print(f"batchctl {number}")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print batchctl's version and exit."),
+    ] = False,
+) -> None:
+    """Long, tracked, confirmable background jobs from the shell."""
+
+
 jobs.register(app)
 admin.register(app)
 products.register(app)
