@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     except typer.TyperException as error:  # usage errors: unknown option, bad value, missing argument
         if type(error).__name__ == "NoArgsIsHelpError":
             sys.exit(2)  # the help was shown, as for any command run without its arguments
-        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        message = _plain_kinds(error.format_message() if hasattr(error, "format_message") else str(error))
         context = getattr(error, "ctx", None)
         command_path = context.command_path if context is not None else "batchctl"
         _fail(f"{message} (see `{command_path} --help`)", getattr(error, "exit_code", 2))
@@ -96,6 +96,22 @@ def main(argv: list[str] | None = None) -> None:
             _traceback(error, 1)
         _fail(f"unexpected {type(error).__name__}: {error} (set BATCHCTL_DEBUG=1 for the traceback)", 1)
     sys.exit(code)
+
+
+# Typer names its number types as Python does ("'x' is not a valid int range."); a person types numbers.
+_KIND_WORDS = (
+    ("is not a valid int range.", "is not a whole number."),
+    ("is not a valid int.", "is not a whole number."),
+    ("is not a valid float range.", "is not a number."),
+    ("is not a valid float.", "is not a number."),
+)
+
+
+def _plain_kinds(message: str) -> str:
+    """A usage error's message with the number kinds in plain words: "'x' is not a whole number."."""
+    for typer_words, plain in _KIND_WORDS:
+        message = message.replace(typer_words, plain)
+    return message
 
 
 def _open_closed_streams() -> None:
