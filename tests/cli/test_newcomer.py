@@ -37,3 +37,54 @@ def test_prune_counts_in_plural_when_nothing_matched(backend: Backend) -> None:
     assert done.stdout == "deleted 0 jobs and 0 files\n"
     preview = backend.run("prune", "--older-than", "30d", "--dry-run")
     assert preview.stdout == "would delete 0 jobs and 0 files\n"
+
+
+def _create(backend: Backend, *args: str) -> str:
+    made = backend.run("create", "--type", "noop", *args, "-q")
+    assert made.code == 0, made.stderr
+    return made.stdout.strip()
+
+
+def test_wait_prints_one_line_the_id_with_q_and_the_job_with_json(backend: Backend) -> None:
+    job_id = _create(backend, "-c", "count=2")
+    dry = _create(backend, "--dry-run")
+    assert backend.burst().code == 0
+    waited = backend.run("wait", job_id, "--timeout", "30")
+    assert (waited.code, waited.stdout, waited.stderr) == (0, f"{job_id} completed\n", "")
+    reached = backend.run("wait", dry, "--for", "pre_processed", "--timeout", "30")
+    assert (reached.code, reached.stdout) == (0, f"{dry} pre_processed\n")
+    quiet = backend.run("wait", job_id, "--timeout", "30", "-q")
+    assert (quiet.code, quiet.stdout) == (0, f"{job_id}\n")
+    as_json = backend.run("wait", job_id, "--timeout", "30", "--json")
+    assert as_json.code == 0 and as_json.json()["id"] == job_id and as_json.json()["status"] == "completed"
+
+
+def test_wait_on_a_job_that_ended_badly_prints_its_line_and_exits_1(backend: Backend) -> None:
+    job_id = _create(backend)
+    assert backend.run("cancel", job_id, "-q").code == 0
+    waited = backend.run("wait", job_id, "--timeout", "30")
+    assert (waited.code, waited.stdout) == (1, f"{job_id} canceled\n")
+    assert waited.stderr == f"error: batch job {job_id} ended canceled\n"
+    quiet = backend.run("wait", job_id, "--timeout", "30", "-q")
+    assert (quiet.code, quiet.stdout) == (1, "")  # -q prints the id only when the job got there
+    unreachable = backend.run("wait", job_id, "--for", "completed", "--timeout", "30")
+    assert (unreachable.code, unreachable.stdout) == (1, f"{job_id} canceled\n")
+
+
+def test_wait_help_lists_every_status(backend: Backend) -> None:
+    from batchctl.cli.jobs import WAIT_STATUSES
+    from batchctl.lifecycle import JobStatus
+
+    assert WAIT_STATUSES.split(", ") == [status.value for status in JobStatus]
+    helped = backend.run("wait", "--help", env={"COLUMNS": "300"})
+    assert helped.code == 0
+    assert WAIT_STATUSES in " ".join(helped.stdout.split())
+
+
+def test_list_quiet_prints_only_ids_without_the_more_warning(backend: Backend) -> None:
+    made = [_create(backend) for _ in range(4)]
+    quiet = backend.run("list", "--limit", "3", "-q")
+    assert quiet.code == 0 and quiet.stderr == ""
+    assert quiet.stdout.splitlines() == made[::-1][:3]
+    table = backend.run("list", "--limit", "3")
+    assert "showing 3 of 4" in table.stderr  # the warning is there without -q: the assertion above can fail
