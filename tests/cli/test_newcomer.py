@@ -6,7 +6,10 @@ properties of the process.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from importlib.metadata import version
 
 from tests.conftest import Backend
@@ -88,3 +91,35 @@ def test_list_quiet_prints_only_ids_without_the_more_warning(backend: Backend) -
     assert quiet.stdout.splitlines() == made[::-1][:3]
     table = backend.run("list", "--limit", "3")
     assert "showing 3 of 4" in table.stderr  # the warning is there without -q: the assertion above can fail
+
+
+def test_bash_completion_of_con_yields_confirm(backend: Backend) -> None:
+    """The protocol the installed bash script speaks: _BATCHCTL_COMPLETE=complete_bash with COMP_WORDS/COMP_CWORD."""
+    env = {"_BATCHCTL_COMPLETE": "complete_bash", "COMP_WORDS": "batchctl con", "COMP_CWORD": "1"}
+    done = backend.run(env=env)
+    assert (done.code, done.stdout, done.stderr) == (0, "confirm\n", "")
+    every = backend.run(env={**env, "COMP_WORDS": "batchctl "})
+    assert {"create", "confirm", "wait", "list", "prune"} <= set(every.stdout.split())
+
+
+def test_the_bash_completion_script_completes_in_a_real_bash(backend: Backend) -> None:
+    shown = backend.run("--show-completion", "bash")
+    assert shown.code == 0, shown.stderr
+    assert "complete -o default -F _batchctl_completion batchctl" in shown.stdout
+    assert "_BATCHCTL_COMPLETE=complete_bash" in shown.stdout
+    # The script calls `batchctl` by name: put a `batchctl` that is this interpreter's CLI first on PATH.
+    bin_dir = backend.tmp / "bin"
+    bin_dir.mkdir()
+    launcher = bin_dir / "batchctl"
+    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m batchctl "$@"\n')
+    launcher.chmod(0o755)
+    (backend.tmp / "completion.bash").write_text(shown.stdout)
+    script = (
+        "source completion.bash; COMP_WORDS=(batchctl con); COMP_CWORD=1; _batchctl_completion batchctl; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    env = {**os.environ, **backend.env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    ran = subprocess.run(
+        ["bash", "--norc", "-c", script], env=env, cwd=backend.tmp, capture_output=True, text=True, timeout=60
+    )
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, "confirm\n", "")

@@ -17,7 +17,7 @@ app = typer.Typer(
     name="batchctl",
     help="Long, tracked, confirmable background jobs from the shell.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion, and _BATCHCTL_COMPLETE (see main)
     pretty_exceptions_enable=False,
 )
 
@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     code = 0
     try:
+        # The shell's completion requests (_BATCHCTL_COMPLETE=complete_bash …, set by the script that
+        # --install-completion installs): answered and exited here, as Typer's standalone main would.
+        command._main_shell_completion({}, "batchctl", None)
         # Invoked directly rather than through Typer's standalone main, which turns a closed pipe into exit 1.
         with command.make_context("batchctl", args) as ctx:
             command.invoke(ctx)
