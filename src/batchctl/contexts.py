@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from batchctl import words
 from batchctl.errors import BadContext
 from batchctl.timeparse import parse_moment
 
@@ -51,7 +52,7 @@ def number(
     if not math.isfinite(converted):
         raise BadContext(f"context {key!r} must be a finite number, got {value!r}")
     if isinstance(value, bool) or converted < minimum or (kind is int and converted != float(value)):
-        raise BadContext(f"context {key!r} must be a {kind.__name__} >= {minimum}, got {value!r}")
+        raise BadContext(f"context {key!r} must be a {words.kind(kind)} >= {minimum}, got {value!r}")
     return converted
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from batchctl import files, jobrows, store
+from batchctl import files, jobrows, store, words
 from batchctl.db import Row, Tx
 from batchctl.errors import BadContext, BadInput, Unstorable
 from batchctl.lifecycle import JobStatus
@@ -45,7 +45,7 @@ def prepare_context(registry: Registry, batch_type: str, context: Mapping[str, A
         raise BadContext(f"invalid context for {batch_type}: {error}") from error
     name = f"the {batch_type} strategy's {type(strategy).__name__}.prepare()"
     if not isinstance(prepared, dict):
-        raise BadInput(f"{name} returned a {type(prepared).__name__}, not the job's context as a dict")
+        raise BadInput(f"{name} returned {words.a_type(prepared)}, not the job's context as a dict")
     try:
         check_json(prepared, "context")
     except Unstorable as error:

@@ -19,6 +19,7 @@ import math
 import re
 from typing import Any
 
+from batchctl import words
 from batchctl.errors import Unstorable
 
 MAX_DEPTH = 64  # objects and lists nested in one another; far more than any context or result needs
@@ -59,7 +60,7 @@ def check_json(value: Any, what: str) -> None:
                 for key, child in item.items():
                     if type(key) is not str and not isinstance(key, str):
                         raise Unstorable(
-                            f"cannot store {path_of(what, trail)}: key {_shown(key)} is a {type(key).__name__}; "
+                            f"cannot store {path_of(what, trail)}: key {_shown(key)} is {words.a_type(key)}; "
                             "JSON keys are strings"
                         )
                     if "\x00" in key or not key.isascii():
@@ -71,7 +72,7 @@ def check_json(value: Any, what: str) -> None:
                 stack.extend((child, depth + 1, (trail, index)) for index, child in enumerate(item))
         else:
             raise Unstorable(
-                f"cannot store {path_of(what, trail)}: a {type(item).__name__} is not a JSON value "
+                f"cannot store {path_of(what, trail)}: {words.a_type(item)} is not a JSON value "
                 "(use objects, lists, strings, numbers, true, false or null)"
             )
 
@@ -93,7 +94,7 @@ def check_int_column(value: Any, what: str) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int):
-        raise Unstorable(f"cannot store {what}: {_shown(value)} is a {type(value).__name__}, not a whole number")
+        raise Unstorable(f"cannot store {what}: {_shown(value)} is {words.a_type(value)}, not a whole number")
     if not 0 <= value <= MAX_INT_COLUMN:
         raise Unstorable(f"cannot store {what}: {_int_shown(value)} is outside 0..{MAX_INT_COLUMN}")
 

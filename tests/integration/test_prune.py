@@ -38,7 +38,7 @@ def test_prune_deletes_only_finished_jobs_past_the_age(backend: Backend) -> None
     events_before = count(backend, "batch_job_event")
     finished_events = len(backend.cli("events", finished, "--json").json())
     done = backend.cli("prune", "--older-than", "0s")
-    assert done.code == 0 and done.stdout.strip() == "deleted 1 jobs and 1 files"
+    assert done.code == 0 and done.stdout.strip() == "deleted 1 job and 1 file"
     assert not file.exists() and outside.exists()
     assert backend.cli("show", finished).code == 3
     assert backend.cli("show", waiting, "--json").json()["status"] == "pre_processed"

@@ -127,7 +127,7 @@ def test_python_values_that_are_not_json_are_refused_by_connect_create(
     try:
         for context, where in (
             ({"a": {1, 2}}, "context.a: a set"),
-            ({"a": {1: "x"}}, "context.a: key 1 is a int"),
+            ({"a": {1: "x"}}, "context.a: key 1 is an int"),
             ({"a": b"x"}, "context.a: a bytes"),
         ):
             with pytest.raises(BadContext, match=where):

@@ -48,9 +48,9 @@ def test_number_converts_what_it_can_and_names_the_kind() -> None:
     assert number({}, "s", default=0.0, kind=float) == 0.0
     with pytest.raises(BadContext, match=r"^context 'n' must be a number, got 'five'$"):
         number({"n": "five"}, "n", default=0, kind=int)
-    with pytest.raises(BadContext, match=r"^context 'n' must be a int >= 1, got 0$"):
+    with pytest.raises(BadContext, match=r"^context 'n' must be a whole number >= 1, got 0$"):
         number({"n": 0}, "n", default=100, kind=int, minimum=1)
-    with pytest.raises(BadContext, match=r"^context 'n' must be a int >= 0, got 2.5$"):
+    with pytest.raises(BadContext, match=r"^context 'n' must be a whole number >= 0, got 2.5$"):
         number({"n": 2.5}, "n", default=0, kind=int)
 
 

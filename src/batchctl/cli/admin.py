@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from batchctl import bounds
+from batchctl import bounds, words
 from batchctl.cli import render
 from batchctl.cli.options import bounded
 from batchctl.cli.runtime import client, creating_client
@@ -159,7 +159,7 @@ def prune(
         render.emit_json({"dry_run": dry_run, "jobs": pruned.job_ids, "files": [str(path) for path in pruned.files]})
         return
     verb = "would delete" if dry_run else "deleted"
-    print(f"{verb} {len(pruned.job_ids)} jobs and {len(pruned.files)} files")
+    print(f"{verb} {words.count(len(pruned.job_ids), 'job')} and {words.count(len(pruned.files), 'file')}")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -17,9 +17,36 @@ app = typer.Typer(
     name="batchctl",
     help="Long, tracked, confirmable background jobs from the shell.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion, and _BATCHCTL_COMPLETE (see main)
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(wanted: bool) -> None:
+    """``--version``: ``batchctl X.Y.Z`` from the installed package's metadata, then exit 0."""
+    if not wanted:
+        return
+    # Imported only here: importlib.metadata brings email, zipfile and csv, which no other command needs.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("batchctl")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        number = "unknown (not installed)"
+    print(f"batchctl {number}")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print batchctl's version and exit."),
+    ] = False,
+) -> None:
+    """Long, tracked, confirmable background jobs from the shell."""
+
+
 jobs.register(app)
 admin.register(app)
 products.register(app)
@@ -44,6 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     code = 0
     try:
+        # The shell's completion requests (_BATCHCTL_COMPLETE=complete_bash …, set by the script that
+        # --install-completion installs): answered and exited here, as Typer's standalone main would.
+        command._main_shell_completion({}, "batchctl", None)
         # Invoked directly rather than through Typer's standalone main, which turns a closed pipe into exit 1.
         with command.make_context("batchctl", args) as ctx:
             command.invoke(ctx)
@@ -56,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     except typer.TyperException as error:  # usage errors: unknown option, bad value, missing argument
         if type(error).__name__ == "NoArgsIsHelpError":
             sys.exit(2)  # the help was shown, as for any command run without its arguments
-        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        message = _plain_kinds(error.format_message() if hasattr(error, "format_message") else str(error))
         context = getattr(error, "ctx", None)
         command_path = context.command_path if context is not None else "batchctl"
         _fail(f"{message} (see `{command_path} --help`)", getattr(error, "exit_code", 2))
@@ -69,6 +99,22 @@ def main(argv: list[str] | None = None) -> None:
             _traceback(error, 1)
         _fail(f"unexpected {type(error).__name__}: {error} (set BATCHCTL_DEBUG=1 for the traceback)", 1)
     sys.exit(code)
+
+
+# Typer names its number types as Python does ("'x' is not a valid int range."); a person types numbers.
+_KIND_WORDS = (
+    ("is not a valid int range.", "is not a whole number."),
+    ("is not a valid int.", "is not a whole number."),
+    ("is not a valid float range.", "is not a number."),
+    ("is not a valid float.", "is not a number."),
+)
+
+
+def _plain_kinds(message: str) -> str:
+    """A usage error's message with the number kinds in plain words: "'x' is not a whole number."."""
+    for typer_words, plain in _KIND_WORDS:
+        message = message.replace(typer_words, plain)
+    return message
 
 
 def _open_closed_streams() -> None:

@@ -245,14 +245,25 @@ def events(
             render.emit_line(f"{shown['created_at']}  {event.name:<20} {data}".rstrip())
 
 
+# The statuses --for takes, in lifecycle order (tests/cli/test_newcomer.py checks it against JobStatus).
+WAIT_STATUSES = "created, pre_processed, confirmed, processing, completed, failed, canceled"
+
+
 def wait(
     job_id: JobId,
-    for_status: Annotated[str | None, typer.Option("--for", help="Wait for this status (default: any end).")] = None,
+    for_status: Annotated[
+        str | None,
+        typer.Option("--for", metavar="STATUS", help=f"Wait for this status: {WAIT_STATUSES} (default: any end)."),
+    ] = None,
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds (exit 124).")] = None,
-    as_json: JsonOption = False,
-    quiet: QuietOption = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the job as JSON (stable field names).")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the job id, and only when it got there.")
+    ] = False,
 ) -> None:
     """Block until the job reaches STATUS (or ends); exit 1 if it ended failed/canceled or can no longer reach STATUS.
+
+    Prints one line, `batch_… completed` (the id and the status it stopped at); `show` prints the whole job.
 
     Example: batchctl wait $ID --for pre_processed --timeout 60
     """
@@ -265,13 +276,23 @@ def wait(
     try:
         job = client().wait(job_id, for_status=target, timeout=timeout)
     except StatusUnreachable as ended:  # printed like any job that ended, then exit 1 with the reason
-        if not quiet:
-            _print_job(ended.job, as_json=as_json, quiet=False)
+        _print_waited(ended.job, as_json=as_json, quiet=quiet, reached=False)
         raise
-    if not quiet:
-        _print_job(job, as_json=as_json, quiet=False)
-    if target is None and job.status is not JobStatus.COMPLETED:
+    reached = target is not None or job.status is JobStatus.COMPLETED
+    _print_waited(job, as_json=as_json, quiet=quiet, reached=reached)
+    if not reached:
         raise JobEndedBadly(f"batch job {job_id} ended {job.status.value}")
+
+
+def _print_waited(batch_job: BatchJob, *, as_json: bool, quiet: bool, reached: bool) -> None:
+    """What ``wait`` prints: the job as JSON, its id (-q, when it got there) or one line: id and status."""
+    if as_json:
+        render.emit_json(batch_job.to_json())
+    elif quiet:
+        if reached:
+            print(batch_job.id)
+    else:
+        render.emit_line(f"{batch_job.id} {batch_job.status.value}")
 
 
 def watch(

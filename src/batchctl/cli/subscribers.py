@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from batchctl import words
 from batchctl.cli import render
 from batchctl.cli.runtime import client
 
@@ -49,7 +50,7 @@ def replay(
     from batchctl.timeparse import parse_moment
 
     count = client().subscriptions.replay(name, since=parse_moment(since, option="--since"), parked_only=parked)
-    render.emit_line(f"{count} deliveries to {name} queued again")
+    render.emit_line(f"{words.count(count, 'delivery', 'deliveries')} to {name} queued again")
 
 
 def register(root: typer.Typer) -> None:
