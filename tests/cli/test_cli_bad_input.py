@@ -6,6 +6,7 @@ the exit status and stderr being exactly one line (a stray warning or traceback 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,29 @@ def _context_files(backend: Backend) -> dict[str, str]:
     (backend.tmp / "digits.json").write_text('{"count": ' + "9" * 5000 + "}", encoding="utf-8")
     (backend.tmp / "latin1.json").write_bytes(b'{"name": "caf\xe9"}')
     return {}
+
+
+def _strategy_file(source: str) -> Setup:
+    """A setup that writes a broken strategy file and names it as the only strategies folder."""
+
+    def setup(backend: Backend) -> dict[str, str]:
+        folder = backend.tmp / "broken-strategies"
+        folder.mkdir(exist_ok=True)
+        (folder / "broken.py").write_text(source, encoding="utf-8")
+        return {"broken": str(folder)}
+
+    return setup
+
+
+def _foreign_database(backend: Backend) -> dict[str, str]:
+    """Another program's SQLite file: batchctl must refuse it and leave it byte for byte."""
+    import sqlite3
+
+    path = backend.tmp / "app.db"
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        raw.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+        raw.commit()
+    return {"garbage": str(path)}
 
 
 def _garbage_database(backend: Backend) -> dict[str, str]:
@@ -234,6 +258,49 @@ CASES: dict[str, Case] = {
         5,
         "postgresql+psycopg://batch:***@127.0.0.1:1/nowhere",
         env={"BATCHCTL_DATABASE_URL": "postgresql+psycopg://batch:s3cr3t-pw@127.0.0.1:1/nowhere"},
+    ),
+    # -- the cases of the hardening issue ----------------------------------------------------------------------
+    "context-with-nul": Case(
+        ("create", "--type", "noop", "--context", '{"a": "x\\u0000y"}'), 2, "cannot store context.a"
+    ),
+    "context-with-lone-surrogate": Case(
+        ("create", "--type", "noop", "--context", '{"a": "\\ud800"}'), 2, "cannot store context.a"
+    ),
+    "prepare-returns-none": Case(
+        ("create", "--type", "test-bad-prepare", "-c", "returns=none"), 2, "BadPrepare.prepare()"
+    ),
+    "list-limit-beyond-64-bits": Case(("list", "--limit", "9223372036854775808"), 2, "--limit"),
+    "wait-timeout-nan": Case(("wait", "{id}", "--timeout", "nan"), 2, "--timeout", _created),
+    "show-id-with-trailing-newline": Case(("show", "{id}\n"), 2, "invalid batch job id", _created),
+    "lease-seconds-nan": Case(
+        ("create", "--type", "noop"), 2, "BATCHCTL_LEASE_SECONDS", env={"BATCHCTL_LEASE_SECONDS": "nan"}
+    ),
+    "strategy-file-calls-sys-exit": Case(
+        ("create", "--type", "noop"),
+        2,
+        "broken.py",
+        _strategy_file("import sys\nsys.exit(3)\n"),
+        env={"BATCHCTL_STRATEGIES": "{broken}"},
+    ),
+    "strategy-batch-type-not-a-string": Case(
+        ("strategies",),
+        2,
+        "broken.py",
+        _strategy_file("from batchctl import BatchJobStrategy\n\nclass Five(BatchJobStrategy):\n    batch_type = 5\n"),
+        env={"BATCHCTL_STRATEGIES": "{broken}"},
+    ),
+    "database-of-another-program": Case(
+        ("list",),
+        5,
+        "is not a batchctl database",
+        _foreign_database,
+        env={"BATCHCTL_DATABASE_URL": "sqlite:///{garbage}"},
+    ),
+    "database-missing-on-a-read": Case(
+        ("show", UNKNOWN_ID),
+        5,
+        "no batchctl database at",
+        env={"BATCHCTL_DATABASE_URL": "sqlite:///{tmp}/typo/jobs.db"},
     ),
     # -- refused transitions ----------------------------------------------------------------------------------
     "confirm-created-job": Case(
