@@ -72,6 +72,11 @@ class SqlExpr(str):
 def record_event(tx: Tx, job_id: str, name: str, now: datetime, data: Mapping[str, Any] | None = None) -> None:
     """Append one event to a job's history."""
     check_json(dict(data or {}), f"the {name} event's data")
+    _insert_event(tx, job_id, name, now, data)
+
+
+def _insert_event(tx: Tx, job_id: str, name: str, now: datetime, data: Mapping[str, Any] | None) -> None:
+    """The INSERT of ``record_event``, for a caller that has checked ``data`` already."""
     tx.execute(
         "INSERT INTO batch_job_event (job_id, name, created_at, data) VALUES (:job_id, :name, :now, :data)",
         {"job_id": job_id, "name": name, "now": now, "data": dict(data or {})},
@@ -99,7 +104,7 @@ def write_with_events(tx: Tx, statement: str, params: Mapping[str, Any], events:
         row = tx.execute(f"{statement} RETURNING *", params).one_or_none()
         if row is not None:
             for name, data in events:
-                record_event(tx, row["id"], name, now, data)
+                _insert_event(tx, row["id"], name, now, data)  # checked above, with the row's columns
         return row
     event_params: dict[str, Any] = {"event_now": now}
     values = []
