@@ -27,6 +27,11 @@ def _data_dir() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+def default_database_url(data_dir: Path) -> str:
+    """The embedded database's URL when BATCHCTL_DATABASE_URL is not set."""
+    return f"sqlite:///{data_dir / 'batchctl.db'}"
+
+
 def float_env(name: str, default: float, *, high: float = bounds.MAX_SECONDS) -> float:
     """A number of seconds in (0, ``high``] from the environment variable ``name`` (``default`` when unset)."""
     raw = os.environ.get(name)
@@ -36,7 +41,7 @@ def float_env(name: str, default: float, *, high: float = bounds.MAX_SECONDS) ->
         value = float(raw)
     except ValueError:
         raise BadInput(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value <= 0:  # said with the text as typed; bounds.seconds adds the ceiling
         raise BadInput(f"{name} must be a finite number of seconds greater than 0, got {raw!r}")
     return bounds.seconds(name, value, high=high)
 
@@ -140,7 +145,7 @@ class Settings:
     def from_env(cls) -> Settings:
         """Build the settings from ``BATCHCTL_*`` variables and their defaults."""
         data_dir = _data_dir()
-        database_url = os.environ.get("BATCHCTL_DATABASE_URL") or f"sqlite:///{data_dir / 'batchctl.db'}"
+        database_url = os.environ.get("BATCHCTL_DATABASE_URL") or default_database_url(data_dir)
         strategy_paths = _paths_env("strategies", "BATCHCTL_STRATEGIES")
         files_dir = files_root(os.environ.get("BATCHCTL_FILES"), data_dir)
         return cls(

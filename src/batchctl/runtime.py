@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from batchctl.config import Settings
+from batchctl.config import Settings, default_database_url
 from batchctl.db import Database
 
 if TYPE_CHECKING:
@@ -43,8 +43,7 @@ class Runtime:
             return database
 
     def _named_by(self) -> str:
-        default = f"sqlite:///{self.settings.data_dir / 'batchctl.db'}"
-        if self.settings.database_url == default:
+        if self.settings.database_url == default_database_url(self.settings.data_dir):
             return "the default location; BATCHCTL_DATABASE_URL or BATCHCTL_HOME would move it"
         return "BATCHCTL_DATABASE_URL"
 
