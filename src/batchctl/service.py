@@ -222,20 +222,18 @@ def check_timeout(timeout: float | None, *, option: str = "timeout") -> float | 
     return float(timeout)
 
 
-def unreachable(row: Mapping[str, Any], statuses: Collection[JobStatus]) -> StatusUnreachable | None:
-    """The error for a job that ended without reaching any of ``statuses`` (None while it may still reach one).
+def _unreachable(row: Mapping[str, Any], statuses: Collection[JobStatus]) -> StatusUnreachable:
+    """The error for a job that ended without reaching any of ``statuses``: it never will now.
 
-    Only an ended job is past hope: every status may still come after an active one (a retry of a
-    failed job aside, which is a new start that ``wait`` does not wait for).
+    Only an ended job is past hope (``wait_for`` asks only then): every status may still come after an
+    active one (a retry of a failed job aside, which is a new start that ``wait`` does not wait for).
     """
-    status = JobStatus(row["status"])
-    if not statuses or not status.is_terminal or any(has_reached(row, target) for target in statuses):
-        return None
+    ended = JobStatus(row["status"]).value
     awaited = tuple(target.value for target in JobStatus if target in statuses)
     return StatusUnreachable(
-        f"{row['id']} ended {status.value}; it can no longer reach {' or '.join(awaited)}",
+        f"{row['id']} ended {ended}; it can no longer reach {' or '.join(awaited)}",
         job=row,
-        ended=status.value,
+        ended=ended,
         awaited=awaited,
     )
 
@@ -270,9 +268,8 @@ def wait_for(
         if any(has_reached(row, target) for target in statuses):
             return row
         if status.is_terminal:
-            refusal = unreachable(row, statuses)
-            if refusal is not None:
-                raise refusal
+            if statuses:
+                raise _unreachable(row, statuses)
             return row
         if deadline is not None and time.monotonic() >= deadline:
             raise WaitTimeout(f"timed out after {timeout:g}s waiting for {job_id} (status {status.value})")
