@@ -366,12 +366,16 @@ class Database:
             raise
 
 
+# How long every SQLite connection of batchctl's (jobs, identification, migrations) waits for a lock.
+SQLITE_LOCK_SECONDS = 30.0
+
+
 def _connect_sqlite(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: the driver never opens transactions behind our back; we BEGIN ourselves.
-    raw = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    raw = sqlite3.connect(path, timeout=SQLITE_LOCK_SECONDS, isolation_level=None, check_same_thread=False)
     raw.row_factory = sqlite3.Row
-    raw.execute("PRAGMA busy_timeout = 30000")
+    raw.execute(f"PRAGMA busy_timeout = {int(SQLITE_LOCK_SECONDS * 1000)}")
     mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
     if mode != "wal":
         raw.execute("PRAGMA journal_mode = WAL")

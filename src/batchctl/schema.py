@@ -19,26 +19,11 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from batchctl.config import mask_url
-from batchctl.db import Database
+from batchctl.db import SQLITE_LOCK_SECONDS, Database
 from batchctl.errors import BackendUnavailable
 
 # The newest migration; tests/integration/test_migrations.py checks it is Alembic's head.
 HEAD_REVISION = "0008"
-
-
-def current_revision(db: Database) -> str | None:
-    """The schema revision recorded in the database, or None for an empty database."""
-    with db.transaction(write=False) as tx:
-        if tx.dialect == "sqlite":
-            exists = tx.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-            ).scalar()
-        else:
-            exists = tx.execute("SELECT to_regclass('alembic_version') IS NOT NULL AS present").scalar()
-        if not exists:
-            return None
-        revision = tx.execute("SELECT version_num FROM alembic_version").scalar()
-        return str(revision) if revision is not None else None
 
 
 def known_revisions() -> frozenset[str]:
@@ -128,7 +113,7 @@ def _identify_sqlite(db: Database, path: Path) -> Found:
     mode = "immutable=1" if wal_mode and not path.with_name(path.name + "-wal").exists() else "mode=ro"
     uri = f"file:{quote(str(path.absolute()))}?{mode}"
     try:
-        raw = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+        raw = sqlite3.connect(uri, uri=True, timeout=SQLITE_LOCK_SECONDS, isolation_level=None)
         try:
             names = [row[0] for row in raw.execute(_SQLITE_OBJECTS)]
             versions = _versions(raw, names)
@@ -244,15 +229,16 @@ def ensure_schema(db: Database, *, create: bool = True, named_by: str = "BATCHCT
         )
     if found.is_absent and not create:
         raise no_database(found, named_by)
-    upgrade_checked(db)
+    upgrade_checked(db, found)
 
 
-def upgrade_checked(db: Database) -> str | None:
+def upgrade_checked(db: Database, found: Found | None = None) -> str | None:
     """Apply every pending migration to a database identified as batchctl's (or absent); the revision before.
 
-    On SQLite under a lock file beside the database, so that two processes making it do not both migrate.
+    ``found``: what ``identify`` said of it just now, if the caller asked already. On SQLite under a lock
+    file beside the database, so that two processes making it do not both migrate.
     """
-    found = identify(db)
+    found = found or identify(db)
     _refuse(found)  # before the lock file: nothing may appear beside a file that is not ours
     sqlite_path = db.sqlite_path
     if sqlite_path is None:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from batchctl.db import Database
 from batchctl.errors import BackendUnavailable, DiskFull
-from batchctl.schema import HEAD_REVISION, current_revision, identify
+from batchctl.schema import HEAD_REVISION, identify
 from tests.conftest import BACKENDS, Backend, Result
 
 SOME_ID = "batch_01M8Y33688M53RAY0F42ZYZ8CX"  # well formed, in no database
@@ -260,7 +260,7 @@ def test_commands_that_create_make_a_new_database_and_its_folder(
     path = tmp_path / "new" / "folder" / "jobs.db"
     done = _cli(tmp_path, env_for, f"sqlite:///{path}").run(*command)
     assert done.code == 0, done.stderr
-    assert current_revision(Database(f"sqlite:///{path}")) == HEAD_REVISION
+    assert identify(Database(f"sqlite:///{path}")).revision == HEAD_REVISION
 
 
 def test_an_older_batchctl_database_still_upgrades_itself_on_a_read(
@@ -272,11 +272,11 @@ def test_an_older_batchctl_database_still_upgrades_itself_on_a_read(
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     command.upgrade(alembic_config(url), "0006")
-    assert current_revision(Database(url)) == "0006"
+    assert identify(Database(url)).revision == "0006"
     done = _cli(tmp_path, env_for, url).run("list", "--json")
     assert done.code == 0, done.stderr
     assert done.json()["count"] == 0
-    assert current_revision(Database(url)) == HEAD_REVISION
+    assert identify(Database(url)).revision == HEAD_REVISION
 
 
 # -- PostgreSQL: the same rule for the schema ---------------------------------------------------------------
@@ -331,7 +331,7 @@ def test_a_newer_postgres_schema_is_refused_with_upgrade_batchctl(
         for argv in (("list",), ("db", "upgrade")):
             done = _cli(tmp_path, env_for, url).run(*argv)
             _assert_one_line(done, 5, "revision 0099, newer than this batchctl", "upgrade batchctl")
-        assert current_revision(Database(url)) == "0099"
+        assert identify(Database(url)).revision == "0099"
 
 
 # -- a full disk ----------------------------------------------------------------------------------------------

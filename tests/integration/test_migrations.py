@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 import batchctl.models  # noqa: F401  (registers the tables)
 from batchctl.migrations.runner import alembic_config, sqlalchemy_url
-from batchctl.schema import HEAD_REVISION, current_revision, known_revisions
+from batchctl.schema import HEAD_REVISION, identify, known_revisions
 from tests.conftest import Backend
 
 
@@ -41,7 +41,7 @@ def test_db_upgrade_is_idempotent(backend: Backend) -> None:
     second = backend.cli("db", "upgrade")
     assert first.code == 0 and second.code == 0, (first.stderr, second.stderr)
     assert "already up to date" in second.stdout
-    assert current_revision(backend.database()) == HEAD_REVISION
+    assert identify(backend.database()).revision == HEAD_REVISION
 
 
 def test_the_embedded_default_is_made_by_the_first_command_that_creates(

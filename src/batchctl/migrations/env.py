@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event, pool
 from sqlmodel import SQLModel
 
 import batchctl.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from batchctl.db import SQLITE_LOCK_SECONDS
 
 target_metadata = SQLModel.metadata
 
@@ -37,7 +38,7 @@ def run_migrations_online() -> None:
     assert url is not None
     # pysqlite waits 5 s for a lock by default; the upgrade is one write transaction that other processes
     # (fifty first `create`s at once) read around, so it waits as long as every other connection does.
-    connect_args = {"timeout": 30.0} if url.startswith("sqlite") else {}
+    connect_args = {"timeout": SQLITE_LOCK_SECONDS} if url.startswith("sqlite") else {}
     engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         _transactional_sqlite(engine)
