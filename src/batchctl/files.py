@@ -170,7 +170,10 @@ class FileStore:
 
     def remove(self, key: str) -> bool:
         """Delete a stored file (and its job folder once empty); whether there was one."""
-        path = self.path(key)
+        return self.remove_path(self.path(key))
+
+    def remove_path(self, path: Path) -> bool:
+        """``remove`` for a path in the store (one a job's result names); whether there was a file."""
         try:
             path.unlink()
         except FileNotFoundError:

@@ -107,8 +107,7 @@ def prune_finished(db: Database, *, finished_before: datetime, files_dir: Path, 
         # records without a job, which the orphan pass below (of a later prune) finishes.
         if not dry_run and ids:
             for path in doomed:
-                path.unlink(missing_ok=True)
-                _remove_empty_job_folder(store, path)
+                store.remove_path(path)
             with db.transaction() as tx:
                 for record in files.files_of(tx, ids):
                     files.forget(tx, record["job_id"], [record["key"]])
@@ -117,14 +116,6 @@ def prune_finished(db: Database, *, finished_before: datetime, files_dir: Path, 
     if not dry_run:
         pruned_files.extend(_prune_orphans(db, store, min(finished_before, utcnow() - ORPHAN_GRACE)))
     return Pruned(pruned_ids, pruned_files)
-
-
-def _remove_empty_job_folder(store: FileStore, path: Path) -> None:
-    if path.parent.parent == store.root / "jobs":
-        try:
-            path.parent.rmdir()
-        except OSError:  # not empty, or already gone
-            pass
 
 
 def _prune_orphans(db: Database, store: FileStore, before: datetime) -> list[Path]:
@@ -142,11 +133,8 @@ def _prune_orphans(db: Database, store: FileStore, before: datetime) -> list[Pat
                 files.export_key(orphan["job_id"]),
                 files.spool_key(orphan["job_id"]),
             ):
-                path = store.path(orphan["key"])
-                if path.exists():
-                    path.unlink(missing_ok=True)
-                    _remove_empty_job_folder(store, path)
-                    removed.append(path)
+                if store.remove(orphan["key"]):
+                    removed.append(store.path(orphan["key"]))
             files.forget(tx, orphan["job_id"], [orphan["key"]])
     return removed
 
