@@ -116,16 +116,17 @@ class Worker:
     def _schedule_loop(self) -> None:
         # About once a second: fine enough for cron's minutes and `--every 2s`, one cheap SELECT when idle;
         # the same beat removes the partial files of jobs that stopped while no worker held them.
+        file_store = FileStore(self.settings.files_dir)
+        quiet = timedelta(seconds=self.settings.lease_seconds)
         while not self.stop.wait(SCHEDULE_INTERVAL):
             try:
-                schedules.create_due(self.db, self.registry, file_store=FileStore(self.settings.files_dir))
+                schedules.create_due(self.db, self.registry, file_store=file_store)
             except Exception as error:  # database down: the ticks stay due and are handled when it is back
                 log.warning("scheduler: %s", error)
                 self.db.discard_connection()
             try:
                 # Files of jobs that were canceled (or failed) while no worker held them: see prune.sweep_stopped.
-                quiet = timedelta(seconds=self.settings.lease_seconds)
-                sweep_stopped(self.db, FileStore(self.settings.files_dir), utcnow(), quiet=quiet)
+                sweep_stopped(self.db, file_store, utcnow(), quiet=quiet)
             except Exception as error:
                 log.warning("file sweep: %s", error)
                 self.db.discard_connection()
