@@ -11,6 +11,8 @@ read>``. A worker that lost the race finds the tick row taken or ``next_tick_at`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -289,16 +291,23 @@ def create_for_tick(
     return creation.insert_job(tx, row, now, event)
 
 
-def _handle(db: Database, registry: Registry, name: str, file_store: files.FileStore | None) -> int:
-    """Handle every due tick of one schedule in one transaction; how many jobs it created."""
+@contextmanager
+def _copies_removed_on_failure(file_store: files.FileStore | None) -> Iterator[list[str]]:
+    """A list for the keys of the input copies a transaction's jobs get; removed if it does not commit."""
     copies: list[str] = []
     try:
-        return _handle_ticks(db, registry, name, file_store, copies)
+        yield copies
     except BaseException:  # rolled back: the input copies made for its jobs go too
-        for key in copies:
-            if file_store is not None:
+        if file_store is not None:
+            for key in copies:
                 file_store.remove(key)
         raise
+
+
+def _handle(db: Database, registry: Registry, name: str, file_store: files.FileStore | None) -> int:
+    """Handle every due tick of one schedule in one transaction; how many jobs it created."""
+    with _copies_removed_on_failure(file_store) as copies:
+        return _handle_ticks(db, registry, name, file_store, copies)
 
 
 def _handle_ticks(
@@ -362,18 +371,9 @@ def create_due(db: Database, registry: Registry, *, limit: int = 50, file_store:
 
 def run_now(db: Database, registry: Registry, name: str, file_store: files.FileStore | None = None) -> Row:
     """``schedule run``: create one job of the schedule now, outside its timetable."""
-    copies: list[str] = []
-    try:
-        with db.transaction() as tx:
-            schedule = get(tx, name)
-            now = db_now(tx)
-            job = create_for_tick(
-                tx, registry, schedule, Run(now, catch_up=False), Outcome.MANUAL, now, file_store, copies
-            )
-    except BaseException:
-        for key in copies:
-            if file_store is not None:
-                file_store.remove(key)
-        raise
+    with _copies_removed_on_failure(file_store) as copies, db.transaction() as tx:
+        schedule = get(tx, name)
+        now = db_now(tx)
+        job = create_for_tick(tx, registry, schedule, Run(now, catch_up=False), Outcome.MANUAL, now, file_store, copies)
     assert job is not None  # a manual run is never skipped; a refused context raised
     return job
