@@ -232,7 +232,7 @@ class ProductImportStrategy(BatchJobStrategy):
         if not spool.exists():
             raise ImportRefused(f"the checked rows of this import ({spool}) are gone; create a new import job")
         try:
-            self._apply_spool(job, spool)
+            self._apply_spool(job)
         except JobCanceled:
             spool.unlink(missing_ok=True)  # a canceled job is not resumed: its rows are not needed any more
             raise
@@ -240,7 +240,7 @@ class ProductImportStrategy(BatchJobStrategy):
         job.set_result(ops_file=None)
 
     @staticmethod
-    def _apply_spool(job: Job, spool: Path) -> None:
+    def _apply_spool(job: Job) -> None:
         with job.store.open_read(spool_key(job.id)) as source:
             header = parse_header(_read_block(source))
             applier = ImportApplier(header)
